@@ -1,0 +1,66 @@
+"""Backtests: discrimination and stability of each candidate per split and per out-of-time month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models import metrics
+
+
+@dataclass
+class Backtest:
+    """Per-candidate metrics by split, and the month-by-month out-of-time table."""
+
+    by_split: pd.DataFrame  # candidate, split, rows, bads, bad_rate, auc, gini, ks, ks_score, psi
+    by_month: pd.DataFrame  # candidate, application_month, rows, bads, bad_rate, auc, gini, ks, psi
+    predictions: pd.DataFrame  # application id, split, month, target, and pd_/score_ per candidate
+
+    def metrics(self, candidate: str) -> dict[str, dict[str, float]]:
+        """``{split: {auc, ks, gini, psi, ...}}`` for one candidate."""
+        part = self.by_split[self.by_split["candidate"] == candidate].set_index("split")
+        cols = ["rows", "bads", "bad_rate", "auc", "gini", "ks", "psi"]
+        return {split: {c: _plain(row[c]) for c in cols} for split, row in part.iterrows()}
+
+
+def _plain(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    return float(v) if v is not None and pd.notna(v) else None
+
+
+def _discrimination(y: np.ndarray, pd_: np.ndarray) -> dict[str, float]:
+    if len(y) == 0 or y.min() == y.max():  # one class only: AUC/KS undefined
+        return {"auc": np.nan, "gini": np.nan, "ks": np.nan}
+    return {"auc": metrics.auc(y, pd_), "gini": metrics.gini(y, pd_), "ks": metrics.ks(y, pd_).statistic}
+
+
+def run_backtest(candidates: dict, sample: pd.DataFrame, features: list[str], date_column: str = "application_month",
+                 id_column: str = "application_id") -> Backtest:
+    """Score every candidate on every row of the sample and measure it per split and OOT month.
+
+    PSI compares each split's PD distribution with development (bins: development deciles).
+    """
+    preds = sample[[c for c in (id_column, "split", date_column, "target") if c in sample.columns]].copy()
+    for name, model in candidates.items():
+        preds[f"pd_{name}"] = model.predict_proba(sample[features])
+        preds[f"score_{name}"] = model.score(sample[features])
+    split_rows, month_rows = [], []
+    for name in candidates:
+        dev_pd = preds.loc[preds["split"] == "dev", f"pd_{name}"].to_numpy()
+        for split, part in preds.groupby("split", sort=False):
+            y, p = part["target"].to_numpy(), part[f"pd_{name}"].to_numpy()
+            split_rows.append({"candidate": name, "split": split, "rows": len(part), "bads": int(y.sum()),
+                               "bad_rate": float(y.mean()), **_discrimination(y, p),
+                               "psi": metrics.psi(dev_pd, p)})
+        if date_column in preds.columns:
+            oot = preds[preds["split"] == "oot"]
+            for month, part in oot.groupby(date_column, sort=True):
+                y, p = part["target"].to_numpy(), part[f"pd_{name}"].to_numpy()
+                month_rows.append({"candidate": name, "application_month": month, "rows": len(part), "bads": int(y.sum()),
+                                   "bad_rate": float(y.mean()), **_discrimination(y, p), "psi": metrics.psi(dev_pd, p)})
+    order = {"dev": 0, "test": 1, "oot": 2}
+    by_split = pd.DataFrame(split_rows).sort_values(["candidate", "split"], key=lambda s: s.map(order) if s.name == "split" else s)
+    return Backtest(by_split=by_split.reset_index(drop=True), by_month=pd.DataFrame(month_rows), predictions=preds)

@@ -1,0 +1,101 @@
+"""Report plots as PNG bytes (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=96)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC") -> bytes:
+    """``curves``: label → (y_true, pd)."""
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    for label, (y, p) in curves.items():
+        fpr, tpr, _ = roc_curve(y, p)
+        ax.plot(fpr, tpr, label=label)
+    ax.plot([0, 1], [0, 1], ls=":", color="grey")
+    ax.set(xlabel="false positive rate (goods)", ylabel="true positive rate (bads)", title=title)
+    ax.legend(loc="lower right", fontsize=8)
+    return _png(fig)
+
+
+def ks_plot(y: np.ndarray, score: np.ndarray, title: str = "KS") -> bytes:
+    """Cumulative shares of bads and goods by score (higher = safer)."""
+    order = np.argsort(score, kind="stable")
+    s, yy = np.asarray(score)[order], np.asarray(y)[order]
+    cum_bad = np.cumsum(yy) / max(yy.sum(), 1)
+    cum_good = np.cumsum(1 - yy) / max((1 - yy).sum(), 1)
+    i = int(np.argmax(np.abs(cum_bad - cum_good)))
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    ax.plot(s, cum_bad, label="bads")
+    ax.plot(s, cum_good, label="goods")
+    ax.vlines(s[i], cum_good[i], cum_bad[i], color="k", ls="--", label=f"KS {abs(cum_bad[i]-cum_good[i]):.3f} at {s[i]:g}")
+    ax.set(xlabel="score", ylabel="cumulative share", title=title)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def distribution_plot(samples: dict[str, np.ndarray], xlabel: str = "score", title: str = "Score distribution") -> bytes:
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    allv = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
+    bins = np.histogram_bin_edges(allv[np.isfinite(allv)], bins=30)
+    for label, v in samples.items():
+        ax.hist(v, bins=bins, density=True, histtype="step", lw=1.6, label=label)
+    ax.set(xlabel=xlabel, ylabel="density", title=title)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def line_plot(table: pd.DataFrame, x: str, y: str, group: str | None, title: str, ylabel: str, max_groups: int = 40) -> bytes:
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if group:
+        groups = list(table[group].drop_duplicates())[:max_groups]
+        cmap = plt.get_cmap("viridis", max(len(groups), 2))
+        for i, g in enumerate(groups):
+            part = table[table[group] == g]
+            ax.plot(part[x], part[y], color=cmap(i), lw=1, label=str(g)[:10] if i % max(1, len(groups) // 8) == 0 else None)
+        ax.legend(fontsize=7, title=group, ncols=2)
+    else:
+        ax.plot(table[x], table[y], marker="o")
+    ax.set(xlabel=x, ylabel=ylabel, title=title)
+    return _png(fig)
+
+
+def heatmap_plot(matrix: pd.DataFrame, title: str, fmt: str = "{:.1%}") -> bytes:
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    ax.imshow(matrix.to_numpy(dtype=float), cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], rotation=45, ha="right")
+    ax.set_yticks(range(matrix.shape[0]), [str(r) for r in matrix.index])
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            v = matrix.iat[i, j]
+            if pd.notna(v):
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color="k" if v < 0.6 else "w")
+    ax.set(xlabel="to", ylabel="from", title=title)
+    return _png(fig)
+
+
+def bar_plot(labels, values, title: str, ylabel: str, line: tuple[list, str] | None = None) -> bytes:
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.bar([str(v) for v in labels], values, color="#4c78a8")
+    ax.set(title=title, ylabel=ylabel)
+    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    if line is not None:
+        ax2 = ax.twinx()
+        ax2.plot([str(v) for v in labels], line[0], color="#e45756", marker="o")
+        ax2.set_ylabel(line[1])
+    return _png(fig)

@@ -1,0 +1,107 @@
+"""WOE logistic scorecard: logistic regression on WOE features, scaled to integer points.
+
+Scaling: ``score = offset - factor * ln(odds_bad)`` with ``factor = pdo / ln 2`` and
+``offset = base_points - factor * ln(base_odds)``, so ``base_points`` sit at
+``base_odds``:1 good:bad odds and every ``pdo`` points double the good:bad odds.
+Each bin's points are ``round(-(coef * woe + intercept / n) * factor + offset / n)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from features.binning import WoeBinner
+from features.errors import ModelError
+
+
+@dataclass(frozen=True)
+class ScoreScaling:
+    base_points: float = 600.0
+    base_odds: float = 50.0
+    pdo: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.base_odds <= 0 or self.pdo <= 0:
+            raise ModelError(f"scaling: base_odds and pdo must be positive, got {self.base_odds}, {self.pdo}")
+
+    @property
+    def factor(self) -> float:
+        return self.pdo / np.log(2.0)
+
+    @property
+    def offset(self) -> float:
+        return self.base_points - self.factor * np.log(self.base_odds)
+
+    def score_to_pd(self, score) -> np.ndarray:
+        """The PD a score stands for: ``1 / (1 + exp((score - offset) / factor))``."""
+        return 1.0 / (1.0 + np.exp((np.asarray(score, dtype=float) - self.offset) / self.factor))
+
+    def pd_to_score(self, pd_) -> np.ndarray:
+        p = np.clip(np.asarray(pd_, dtype=float), 1e-12, 1 - 1e-12)
+        return self.offset - self.factor * np.log(p / (1 - p))
+
+
+class WoeLogisticScorecard:
+    """Logistic regression on the WOE of selected variables, with a points table.
+
+    Parameters
+    ----------
+    binner : fitted WoeBinner
+    variables : list of str
+        Selected variables (a subset of the binner's).
+    scaling : ScoreScaling
+    C, max_iter : passed to scikit-learn's LogisticRegression (lbfgs, deterministic).
+    """
+
+    def __init__(self, binner: WoeBinner, variables: list[str], scaling: ScoreScaling | None = None,
+                 C: float = 1.0, max_iter: int = 1000):
+        if not variables:
+            raise ModelError("scorecard: no variable was selected; relax selection thresholds")
+        missing = [v for v in variables if v not in binner.variables_]
+        if missing:
+            raise ModelError(f"scorecard: variables {missing} were not binned")
+        self.binner = binner
+        self.variables = list(variables)
+        self.scaling = scaling or ScoreScaling()
+        self.C = C
+        self.max_iter = max_iter
+
+    def fit(self, X: pd.DataFrame, y) -> "WoeLogisticScorecard":
+        woe = self.binner.transform(X, variables=self.variables)
+        self.estimator_ = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="lbfgs")
+        self.estimator_.fit(woe.to_numpy(), np.asarray(y))
+        self.points_table_ = self._points_table()
+        return self
+
+    def _points_table(self) -> pd.DataFrame:
+        coef = dict(zip(self.variables, self.estimator_.coef_[0]))
+        intercept, n = float(self.estimator_.intercept_[0]), len(self.variables)
+        f, o = self.scaling.factor, self.scaling.offset
+        rows = []
+        for name in self.variables:
+            for _, b in self.binner.binning_table(name).iterrows():
+                raw = -(coef[name] * b["woe"] + intercept / n) * f + o / n
+                rows.append({"variable": name, "bin": b["bin"], "count": int(b["count"]), "bad_rate": b["bad_rate"],
+                             "woe": float(b["woe"]), "coefficient": float(coef[name]), "points": int(np.round(raw))})
+        return pd.DataFrame(rows)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """PD (probability of bad) from the logistic regression, unrounded."""
+        return self.estimator_.predict_proba(self.binner.transform(X, variables=self.variables).to_numpy())[:, 1]
+
+    def points(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Integer points per variable for each row (the scorecard as a table lookup)."""
+        indices = self.binner.transform(X, metric="indices", variables=self.variables)
+        out = {}
+        for name in self.variables:
+            pts = self.points_table_.loc[self.points_table_["variable"] == name, "points"].to_numpy()
+            out[name] = pts[indices[name].to_numpy().astype(int)]
+        return pd.DataFrame(out, index=X.index)
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """Integer score: the sum of points; higher is safer."""
+        return self.points(X).sum(axis=1).to_numpy()

@@ -1,0 +1,50 @@
+"""Scoring raw application rows exactly as in training, and its MLflow pyfunc wrapper."""
+
+from __future__ import annotations
+
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+
+from features.errors import ModelError
+
+
+class ScoringPipeline:
+    """Raw application rows → PD and score, with the transforms of training.
+
+    Only ``feature_columns`` are read (so PII and other extra columns never reach the
+    model); the id column, if named, is carried to the output; row order is kept.
+    """
+
+    def __init__(self, model, feature_columns: list[str], model_name: str, id_column: str | None = None):
+        self.model = model
+        self.feature_columns = list(feature_columns)
+        self.model_name = model_name
+        self.id_column = id_column
+
+    def check_columns(self, frame: pd.DataFrame) -> None:
+        missing = [c for c in self.feature_columns if c not in frame.columns]
+        if missing:
+            raise ModelError(f"scoring input: required columns missing: {missing}")
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self.check_columns(frame)
+        X = frame[self.feature_columns]
+        out = pd.DataFrame(index=frame.index)
+        if self.id_column and self.id_column in frame.columns:
+            out[self.id_column] = frame[self.id_column]
+        out["pd"] = np.asarray(self.model.predict_proba(X), dtype=float)
+        out["score"] = np.asarray(self.model.score(X)).astype(int)
+        return out.reset_index(drop=True)
+
+
+
+class CreditScoreModel(mlflow.pyfunc.PythonModel):
+    """MLflow pyfunc: ``predict`` takes raw application rows and returns PD and score."""
+
+    def __init__(self, pipeline: ScoringPipeline):
+        self.pipeline = pipeline
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        return self.pipeline.predict(pd.DataFrame(model_input))
+

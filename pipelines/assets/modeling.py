@@ -1,0 +1,63 @@
+"""Modeling: sample design, binning, feature selection and candidate models."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+
+from features.binning import BinningSpec, WoeBinner
+from features.loan_book import NON_FEATURE_COLUMNS
+from features.sample import SampleDesign, build_modeling_sample, sample_summary
+from features.selection import SelectionRules, select_features
+from models.scorecard import ScoreScaling, WoeLogisticScorecard
+from pipelines.resources import PortfolioResource
+
+
+@dg.asset(group_name="modeling")
+def modeling_sample(context: dg.AssetExecutionContext, portfolio: PortfolioResource,
+                    applications: pd.DataFrame, loan_outcomes: dict[str, pd.DataFrame]) -> dict:
+    """Labelled loans with features as of the application date, PII removed, split dev / test / oot."""
+    cfg = portfolio.load()
+    sample, features = build_modeling_sample(applications, loan_outcomes["outcomes"], SampleDesign(**cfg.sample.model_dump()),
+                                             never_features=NON_FEATURE_COLUMNS)
+    summary = sample_summary(sample)
+    context.log.info("sample design:\n" + summary[summary.columns].head(3).to_string(index=False))
+    context.add_output_metadata({"rows": len(sample), "features": len(features)})
+    return {"sample": sample, "features": features, "summary": summary}
+
+
+@dg.asset(group_name="modeling")
+def binning(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: dict) -> WoeBinner:
+    """optbinning BinningProcess fitted on the development split."""
+    cfg = portfolio.load()
+    dev = modeling_sample["sample"].query("split == 'dev'")
+    binner = WoeBinner(BinningSpec(**cfg.binning.model_dump(exclude={"categorical"})), categorical=cfg.binning.categorical)
+    binner.fit(dev[modeling_sample["features"]], dev["target"])
+    context.add_output_metadata({"variables": len(binner.variables_)})
+    return binner
+
+
+@dg.asset(group_name="modeling")
+def feature_selection(context: dg.AssetExecutionContext, portfolio: PortfolioResource,
+                      modeling_sample: dict, binning: WoeBinner) -> pd.DataFrame:
+    """IV range, WOE correlation and count limits on the development split."""
+    cfg = portfolio.load()
+    dev = modeling_sample["sample"].query("split == 'dev'")
+    iv = binning.summary().set_index("name")["iv"]
+    table = select_features(iv, binning.transform(dev), SelectionRules(**cfg.selection.model_dump()))
+    context.add_output_metadata({"selected": int(table["selected"].sum()), "candidates": len(table)})
+    return table
+
+
+@dg.asset(group_name="modeling")
+def candidates(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: dict,
+               binning: WoeBinner, feature_selection: pd.DataFrame) -> dict:
+    """Candidate models fitted on the development split."""
+    cfg = portfolio.load()
+    dev = modeling_sample["sample"].query("split == 'dev'")
+    selected = feature_selection.loc[feature_selection["selected"], "variable"].tolist()
+    scorecard = WoeLogisticScorecard(binning, selected, ScoreScaling(**cfg.scaling.model_dump()),
+                                     C=cfg.models.scorecard.C, max_iter=cfg.models.scorecard.max_iter)
+    scorecard.fit(dev[modeling_sample["features"]], dev["target"])
+    context.log.info(f"scorecard fitted on {len(dev)} loans with {len(selected)} variables")
+    return {"scorecard": scorecard}

@@ -1,0 +1,156 @@
+"""`creditpipe`: the command line of credit-pipeline.
+
+    creditpipe demo-data --applications N --months M --seed S --warehouse PATH
+    creditpipe run [--config FILE] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from features.errors import CreditPipelineError
+
+_OUR_ERRORS = {c.__name__ for c in (CreditPipelineError, *CreditPipelineError.__subclasses__())}
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print("\n" + textwrap.fill("creditpipe: " + " ".join(message.split()), width=100) if "\n" not in message.strip()
+          else "\ncreditpipe: " + message.strip(), file=sys.stderr)
+    return code
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from features.demo_book import generate_loan_book, write_duckdb
+
+    start = time.perf_counter()
+    print(f"generating a demo loan book: {args.applications:,} applications over {args.months} months (seed {args.seed})")
+    apps, perf = generate_loan_book(n_applications=args.applications, months=args.months, seed=args.seed)
+    write_duckdb(args.warehouse, apps, perf)
+    print(f"wrote {len(apps):,} applications and {len(perf):,} performance rows to {args.warehouse} "
+          f"in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _user_error(error) -> tuple[str, str] | None:
+    """The first error of ours in a Dagster error chain: (class name, message)."""
+    while error is not None:
+        if error.cls_name in _OUR_ERRORS:
+            return error.cls_name, error.message.split(": ", 1)[-1].strip()
+        error = error.cause
+    return None
+
+
+def explain_failure(result) -> str:
+    """One paragraph on why a nightly run failed, from its events (no traceback)."""
+    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    if failed_checks:
+        parts = []
+        for ev in failed_checks:
+            text = ev.metadata.get("failures")
+            parts.append(str(text.value if hasattr(text, "value") else text or f"{ev.asset_key.to_user_string()} failed its contract"))
+        return ("the loan book broke its data contract; nothing was trained and the registry and champion are unchanged.\n"
+                + "\n".join(parts))
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        ours = _user_error(error)
+        if ours:
+            return f"stage '{event.step_key}' failed ({ours[0]}): {ours[1]}"
+        return (f"stage '{event.step_key}' failed unexpectedly: {error.cls_name}: {error.message.strip()} "
+                "(the Dagster event log has the full traceback)")
+    return "the nightly run failed; see the Dagster event log"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from pipelines.config import load_config
+    from pipelines.definitions import build_definitions
+    from pipelines.resources import default_tracking_uri
+
+    load_config(args.config)  # a bad config fails here, before Dagster starts
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    tracking_uri = default_tracking_uri()
+    if tracking_uri.startswith("sqlite:///"):
+        Path(tracking_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    defs = build_definitions(args.config, str(workdir), tracking_uri)
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    start = time.perf_counter()
+    with instance:
+        result = defs.resolve_job_def("nightly").execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+        )
+        if not result.success:
+            return _fail(explain_failure(result))
+        registered = result.output_for_node("registered_model")
+        report = result.output_for_node("validation_report")
+        monitoring = result.output_for_node("monitoring")
+    m = report["metrics"]
+    summary = {
+        "dagster_run_id": result.run_id,
+        "mlflow_run_id": registered["mlflow_run_id"],
+        "mlflow_tracking_uri": tracking_uri,
+        "model_name": registered["model_name"],
+        "model_version": registered["model_version"],
+        "champion_version": registered["champion_version"],
+        "promoted": registered["promoted"],
+        "promotion_reason": registered["promotion_reason"],
+        "metrics": {"test": {k: m["test"][k] for k in ("auc", "ks", "gini")},
+                    "oot": {k: m["oot"][k] for k in ("auc", "ks", "gini", "psi")}},
+        "monitoring": {"score_psi": monitoring["score_psi"], "status": monitoring["status"]},
+        "report_path": report["report_path"],
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    (workdir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    t, o = summary["metrics"]["test"], summary["metrics"]["oot"]
+    print(textwrap.dedent(f"""
+        nightly run {result.run_id} succeeded in {summary['seconds']} s
+          model      {summary['model_name']} version {summary['model_version']}  (champion: version {summary['champion_version']}; {summary['promotion_reason']})
+          test       AUC {t['auc']:.4f}  KS {t['ks']:.4f}  Gini {t['gini']:.4f}
+          oot        AUC {o['auc']:.4f}  KS {o['ks']:.4f}  Gini {o['gini']:.4f}  PSI {o['psi']:.4f}
+          monitoring champion score PSI on newest applications {summary['monitoring']['score_psi']:.4f} ({summary['monitoring']['status']})
+          report     {summary['report_path']}
+          summary    {workdir / 'summary.json'}
+          MLflow     {tracking_uri}  (run {summary['mlflow_run_id']})
+    """))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="creditpipe", description="Batch credit-model training and validation pipeline.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo-data", help="write a synthetic demo loan book into a DuckDB file")
+    p.add_argument("--applications", type=int, default=50_000)
+    p.add_argument("--months", type=int, default=36)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--warehouse", default=".data/warehouse.duckdb")
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("run", help="run the nightly job end to end through Dagster")
+    p.add_argument("--config", default=None, help="portfolio config YAML (default: the embedded demo config)")
+    p.add_argument("--workdir", default=".data/work", help="where summary.json and the run's report go")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CreditPipelineError as exc:
+        return _fail(f"{type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""The portfolio config: one YAML per portfolio, validated on load.
+
+Every key but ``source`` has a default, so a config holding only a ``source`` block
+runs. Unknown keys and bad values are a :class:`~features.errors.ConfigError` that
+names the key. Paths are relative to the directory ``creditpipe`` is run from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from features.errors import ConfigError
+from features.outcomes import BadDefinition
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseSource(_Strict):
+    """Loan history (``applications`` + ``performance``) in a SQL warehouse."""
+
+    kind: Literal["warehouse"] = "warehouse"
+    url: str = "duckdb:///.data/warehouse.duckdb"
+    tables: dict[Literal["applications", "performance"], str] = Field(default_factory=dict)
+    columns: dict[Literal["applications", "performance"], dict[str, str]] = Field(default_factory=dict)
+    as_of: str | None = None  # last observed month (YYYY-MM); default: newest snapshot_month
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith(("duckdb:///", "postgresql://", "postgresql+psycopg://", "postgres://")):
+            raise ValueError(
+                f"source.url {url!r} is not a supported warehouse URL: use duckdb:///relative/path.duckdb,"
+                " duckdb:////absolute/path.duckdb or postgresql://user@host:port/db"
+            )
+        return url
+
+
+class TableSource(_Strict):
+    """A flat application table with a ready target (CSV or Parquet)."""
+
+    kind: Literal["table"] = "table"
+    path: str
+    target: str
+    bad_values: list[Any] = Field(min_length=1)
+    id: str | None = None
+    date: str | None = None
+    exclude: list[str] = Field(default_factory=list)
+    types: dict[str, Literal["numeric", "categorical"]] = Field(default_factory=dict)
+
+
+Source = Annotated[WarehouseSource | TableSource, Field(discriminator="kind")]
+
+
+class BadDefinitionConfig(_Strict):
+    dpd_threshold: int = Field(90, ge=1)
+    performance_window: int = Field(12, ge=1, le=120)
+    bad_statuses: list[str] = Field(default_factory=lambda: ["charged_off"])
+    indeterminate_dpd: tuple[int, int] | None = None
+    closed_early: Literal["good_if_clean", "exclude", "immature"] = "good_if_clean"
+
+    def build(self) -> BadDefinition:
+        return BadDefinition(
+            dpd_threshold=self.dpd_threshold,
+            performance_window=self.performance_window,
+            bad_statuses=tuple(self.bad_statuses),
+            indeterminate_dpd=self.indeterminate_dpd,
+            closed_early=self.closed_early,
+        )
+
+
+class SampleConfig(_Strict):
+    oot_months: int = Field(3, ge=0, description="most recent matured application months held out of time")
+    test_fraction: float = Field(0.3, gt=0, lt=1)
+    development_start: str | None = None  # YYYY-MM, first application month used
+    oot_start: str | None = None  # YYYY-MM; overrides oot_months
+    seed: int = 42
+
+
+class BinningConfig(_Strict):
+    max_n_bins: int = Field(8, ge=2, le=50)
+    min_bin_size: float = Field(0.05, gt=0, le=0.5)
+    monotonic_trend: str | None = "auto_asc_desc"
+    monotonic_trends: dict[str, str] = Field(default_factory=dict)  # per variable override
+    special_codes: dict[str, list[float]] = Field(default_factory=lambda: {"bureau_score": [-1, -2]})
+    fixed_splits: dict[str, list[float]] = Field(default_factory=dict)
+    categorical: list[str] = Field(default_factory=list)  # extra columns to treat as categorical
+
+
+class SelectionConfig(_Strict):
+    min_iv: float = Field(0.02, ge=0)
+    max_iv: float = Field(1.0, gt=0)  # above this a variable is suspicious (leak) and dropped
+    max_correlation: float = Field(0.7, gt=0, le=1)
+    max_features: int = Field(20, ge=1)
+
+
+class ScorecardConfig(_Strict):
+    C: float = Field(1.0, gt=0)
+    max_iter: int = Field(1000, ge=10)
+
+
+class ModelsConfig(_Strict):
+    scorecard: ScorecardConfig = ScorecardConfig()
+
+
+class ScalingConfig(_Strict):
+    base_points: float = 600.0
+    base_odds: float = Field(50.0, gt=0)  # good:bad odds at base_points
+    pdo: float = Field(20.0, gt=0)
+
+
+class PromotionConfig(_Strict):
+    metric: Literal["oot_auc"] = "oot_auc"
+    min_improvement: float = 0.0
+
+
+class MonitoringConfig(_Strict):
+    psi_warn: float = Field(0.1, gt=0)
+    psi_alert: float = Field(0.25, gt=0)
+    recent_months: int = Field(3, ge=1)
+
+
+class MlflowConfig(_Strict):
+    experiment: str = "credit-pipeline"
+    model_name: str | None = None  # default: credit-pipeline-<portfolio>
+
+
+class PortfolioConfig(_Strict):
+    portfolio: str = "demo"
+    source: Source
+    bad_definition: BadDefinitionConfig = BadDefinitionConfig()
+    sample: SampleConfig = SampleConfig()
+    binning: BinningConfig = BinningConfig()
+    selection: SelectionConfig = SelectionConfig()
+    models: ModelsConfig = ModelsConfig()
+    scaling: ScalingConfig = ScalingConfig()
+    promotion: PromotionConfig = PromotionConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    mlflow: MlflowConfig = MlflowConfig()
+
+    @model_validator(mode="after")
+    def _psi_bands_ordered(self) -> "PortfolioConfig":
+        if self.monitoring.psi_warn >= self.monitoring.psi_alert:
+            raise ValueError("monitoring.psi_warn must be below monitoring.psi_alert")
+        return self
+
+    @property
+    def model_name(self) -> str:
+        return self.mlflow.model_name or f"credit-pipeline-{self.portfolio}"
+
+
+DEFAULT_CONFIG = {"source": {"kind": "warehouse", "url": "duckdb:///.data/warehouse.duckdb"}}
+
+
+def parse_config(raw: dict[str, Any], origin: str = "config") -> PortfolioConfig:
+    """Validate a config mapping; errors name the key and the problem."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: the top level must be a mapping of keys, got {type(raw).__name__}")
+    if "source" not in raw:
+        raise ConfigError(f"{origin}: the 'source' block is required (where the loan history is)")
+    try:
+        return PortfolioConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "tagged-union")))
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"'{key}': {msg}")
+        raise ConfigError(f"{origin}: invalid portfolio config: " + "; ".join(problems)) from None
+
+
+def load_config(path: str | Path | None) -> PortfolioConfig:
+    """Load and validate a portfolio config YAML; ``None`` gives the embedded demo config."""
+    if path is None:
+        return parse_config(DEFAULT_CONFIG, "default config")
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    return parse_config(raw or {}, str(path))

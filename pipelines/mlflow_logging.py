@@ -1,0 +1,96 @@
+"""Talking to MLflow: one tracking run per pipeline run, model versions, the champion alias."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from models.serving import CreditScoreModel, ScoringPipeline
+from pipelines.config import PortfolioConfig
+from pipelines.resources import MlflowResource
+
+CHAMPION = "champion"
+_RUNTIME_PACKAGES = ("pandas", "numpy", "scikit-learn", "optbinning", "xgboost", "mlflow", "credit-pipeline")
+
+
+def _flatten(prefix: str, value, out: dict) -> dict:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = value
+    return out
+
+
+def _redact_url(url: str) -> str:
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def config_params(cfg: PortfolioConfig) -> dict[str, str]:
+    """The config as flat MLflow params, passwords in URLs redacted."""
+    params = _flatten("", cfg.model_dump(mode="json"), {})
+    return {k: (_redact_url(str(v)) if k.endswith("url") else str(v))[:500] for k, v in params.items()}
+
+
+def _requirements() -> list[str]:
+    reqs = []
+    for pkg in _RUNTIME_PACKAGES:
+        try:
+            reqs.append(f"{pkg}=={md.version(pkg)}")
+        except md.PackageNotFoundError:
+            continue
+    return reqs
+
+
+def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: str, pipeline: ScoringPipeline,
+                      example: pd.DataFrame, report: dict) -> dict:
+    """Log params, metrics, the report and the pyfunc model; register a new model version."""
+    res.client()  # sets the tracking URI
+    experiment_id = res.experiment_id(cfg.mlflow.experiment)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}",
+                          tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio,
+                                "candidate": report["candidate"]}) as run:
+        mlflow.log_params(config_params(cfg))
+        mlflow.log_metrics({f"{split}_{k}": float(v) for split, m in report["metrics"].items()
+                            for k, v in m.items() if v is not None})
+        mlflow.log_artifacts(report["report_dir"], artifact_path="report")
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=CreditScoreModel(pipeline), input_example=example,
+            signature=infer_signature(example, pipeline.predict(example)), pip_requirements=_requirements(),
+        )
+    version = mlflow.register_model(info.model_uri, cfg.model_name,
+                                    tags={"oot_auc": f"{report['metrics']['oot']['auc']:.10f}",
+                                          "dagster_run_id": dagster_run_id, "mlflow_run_id": run.info.run_id})
+    return {"mlflow_run_id": run.info.run_id, "model_version": str(version.version), "model_uri": info.model_uri}
+
+
+@dataclass(frozen=True)
+class Champion:
+    version: str
+    oot_auc: float
+
+
+def current_champion(res: MlflowResource, model_name: str) -> Champion | None:
+    client = res.client()
+    try:
+        mv = client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None
+    return Champion(version=str(mv.version), oot_auc=float(mv.tags["oot_auc"]))
+
+
+def promote(res: MlflowResource, model_name: str, version: str) -> None:
+    res.client().set_registered_model_alias(model_name, CHAMPION, version)
+
+
+def load_champion(res: MlflowResource, model_name: str):
+    """The champion as an MLflow pyfunc model."""
+    res.client()
+    return mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
