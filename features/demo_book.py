@@ -555,8 +555,11 @@ def _performance(
         dpd[early] = rng.integers(1, 30, int(early.sum()), dtype=np.int16)
         co = ns == _S_CHARGED_OFF
         dpd[co] = 30 * state[co].astype(np.int16)
-        missed = np.where(ns == _S_EARLY, 1, dpd // 30).astype(np.int16)
-        k = np.maximum(np.minimum(mob, tm) - missed, 0).astype(np.int16)
+        # instalments behind schedule: none for 1..29 DPD (paid late within the month), one per
+        # 30 DPD; a delinquent loan keeps a balance even past its term
+        missed = dpd // 30
+        cap = np.where((ns == _S_CURRENT) | (ns == _S_PAID_OFF), tm, tm - 1)
+        k = np.clip(mob - missed, 0, cap).astype(np.int16)
 
         out_loan.append(active)
         out_t.append(np.full(active.size, t, dtype=np.int16))
