@@ -119,14 +119,21 @@ def build_modeling_sample(
     *,
     id_column: str = "application_id",
     never_features: tuple[str, ...] | list[str] = (),
+    performance_window: int | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Join labelled outcomes (bad/good) to application features and split.
 
     Returns the sample (``id_column``, ``application_month``, ``target``, ``split`` and the
     features) and the list of feature names: every application column except keys,
-    decision results and ``never_features`` (PII, protected attributes, the target).
+    decision results and ``never_features`` (PII, protected attributes, the target). With
+    ``performance_window``, loans of vintages that have not reached it are left out.
     """
-    labelled = outcomes.loc[outcomes["target"].notna(), [id_column, "application_month", "target"]]
+    labelled = outcomes[outcomes["target"].notna()]
+    if performance_window is not None and "mob_as_of" in labelled.columns:
+        # Only matured vintages: in a younger vintage only the early bads are labelled yet,
+        # and keeping them would inflate its bad rate.
+        labelled = labelled[labelled["mob_as_of"].fillna(0) >= performance_window]
+    labelled = labelled[[id_column, "application_month", "target"]]
     drop = set(never_features) | {id_column, "application_month", "target", "split"}
     features = [c for c in applications.columns if c not in drop]
     sample = labelled.merge(applications[[id_column, *features]], on=id_column, how="inner", validate="one_to_one")

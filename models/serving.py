@@ -27,9 +27,21 @@ class ScoringPipeline:
         if missing:
             raise ModelError(f"scoring input: required columns missing: {missing}")
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def input_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input: feature columns only, numbers as float64 (missing = NaN), the rest as text."""
         self.check_columns(frame)
-        X = frame[self.feature_columns]
+        X = frame[self.feature_columns].copy()
+        for col in X.columns:
+            if pd.api.types.is_numeric_dtype(X[col]) and not pd.api.types.is_bool_dtype(X[col]):
+                X[col] = X[col].astype("float64")
+            else:
+                values = X[col].astype(str).to_numpy(dtype=object)
+                values[X[col].isna().to_numpy()] = None
+                X[col] = values
+        return X
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        X = self.input_frame(frame)
         out = pd.DataFrame(index=frame.index)
         if self.id_column and self.id_column in frame.columns:
             out[self.id_column] = frame[self.id_column]

@@ -1,7 +1,5 @@
 """Blocking data-contract checks on the input assets (Great Expectations via data_contracts)."""
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 
@@ -20,8 +18,8 @@ CONTRACT_SPECS = [
 def loan_book_contract(context: dg.AssetCheckExecutionContext, workdir: WorkdirResource,
                        applications: pd.DataFrame, performance: pd.DataFrame):
     """Validate the loan book; an error-severity failure stops everything downstream."""
-    run_dir = workdir.run_dir(context.run_id)
-    report = validate_loan_book(applications, performance, docs_dir=run_dir / "contracts", run_id=context.run_id)
+    run_dir = workdir.run_dir(context.run.run_id)
+    report = validate_loan_book(applications, performance, docs_dir=run_dir / "contracts", run_id=context.run.run_id)
     for table in ("applications", "performance"):
         rows = [r for r in report.results if r.table == table]
         errors = [r for r in rows if not r.success and r.severity == "error"]

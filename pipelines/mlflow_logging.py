@@ -53,6 +53,7 @@ def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id:
                       example: pd.DataFrame, report: dict) -> dict:
     """Log params, metrics, the report and the pyfunc model; register a new model version."""
     res.client()  # sets the tracking URI
+    example = pipeline.input_frame(example)
     experiment_id = res.experiment_id(cfg.mlflow.experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}",
                           tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio,

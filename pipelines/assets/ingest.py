@@ -1,7 +1,5 @@
 """Ingest: the loan history as the warehouse holds it (PII masked on read), and its contract."""
 
-from __future__ import annotations
-
 import os
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """Modeling: sample design, binning, feature selection and candidate models."""
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 
@@ -19,9 +17,10 @@ def modeling_sample(context: dg.AssetExecutionContext, portfolio: PortfolioResou
     """Labelled loans with features as of the application date, PII removed, split dev / test / oot."""
     cfg = portfolio.load()
     sample, features = build_modeling_sample(applications, loan_outcomes["outcomes"], SampleDesign(**cfg.sample.model_dump()),
-                                             never_features=NON_FEATURE_COLUMNS)
+                                             never_features=NON_FEATURE_COLUMNS,
+                                             performance_window=cfg.bad_definition.performance_window)
     summary = sample_summary(sample)
-    context.log.info("sample design:\n" + summary[summary.columns].head(3).to_string(index=False))
+    context.log.info("sample design:\n" + summary[summary["application_month"].isna()].to_string(index=False))
     context.add_output_metadata({"rows": len(sample), "features": len(features)})
     return {"sample": sample, "features": features, "summary": summary}
 

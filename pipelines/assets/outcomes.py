@@ -1,7 +1,5 @@
 """Outcomes: bad / good / indeterminate / immature per loan, and the diagnostics behind the bad definition."""
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 

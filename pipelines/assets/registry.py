@@ -1,7 +1,5 @@
 """Registry: the MLflow run, the model version, the champion alias; and monitoring of the champion."""
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 

@@ -1,7 +1,5 @@
 """Validation: backtests and the validation report."""
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 

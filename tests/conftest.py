@@ -1,0 +1,55 @@
+"""Shared fixtures: real data paths, a small demo book in a real DuckDB file, isolated stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+CREDITPIPE = [sys.executable, "-m", "pipelines.cli"]
+
+
+@pytest.fixture(scope="session")
+def german() -> pd.DataFrame:
+    return pd.read_csv(DATASETS / "german_credit.csv")
+
+
+@pytest.fixture(scope="session")
+def taiwan() -> pd.DataFrame:
+    return pd.read_csv(DATASETS / "taiwan_credit_card_default.csv")
+
+
+@pytest.fixture(scope="session")
+def small_book(tmp_path_factory):
+    """A 20,000-application demo book over 36 months in a real DuckDB file."""
+    from features.demo_book import generate_loan_book, write_duckdb
+
+    path = tmp_path_factory.mktemp("warehouse") / "book.duckdb"
+    apps, perf = generate_loan_book(n_applications=20_000, months=36, seed=7)
+    write_duckdb(str(path), apps, perf)
+    return path
+
+
+def isolated_env(tmp: Path) -> dict[str, str]:
+    """Environment for a creditpipe subprocess with its own Dagster home and MLflow store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "MLFLOW_", "CREDITPIPE_"))}
+    (tmp / "dagster").mkdir(parents=True, exist_ok=True)
+    (tmp / "dagster" / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    env.update(DAGSTER_HOME=str(tmp / "dagster"), MLFLOW_TRACKING_URI=f"sqlite:///{tmp / 'mlflow.db'}",
+               PYTHONPATH=str(ROOT))
+    return env
+
+
+def run_creditpipe(args: list[str], env: dict[str, str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([*CREDITPIPE, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def read_summary(workdir: Path) -> dict:
+    return json.loads((workdir / "summary.json").read_text())
