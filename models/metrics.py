@@ -112,6 +112,16 @@ def _as_1d(x: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _as_series(x: Any, name: str) -> pd.Series:
+    """1-D input as a Series with a fresh index; object arrays of numbers and None
+    become float (so a numeric feature with missing values stays numeric)."""
+    if isinstance(x, pd.Series):
+        _as_1d(x, name)
+        return x.reset_index(drop=True)
+    arr = _as_1d(x, name)
+    return pd.Series(arr).infer_objects()
+
+
 def _check_same_length(**arrays: np.ndarray) -> None:
     lengths = {k: len(v) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
@@ -316,7 +326,13 @@ def psi_from_shares(
 def _numeric_edges(expected: np.ndarray, bins: int, breaks: Sequence[float] | None) -> np.ndarray:
     """Interior cut points: user ``breaks`` or the quantiles of ``expected``."""
     if breaks is not None:
-        cuts = _check_numeric(breaks, "breaks", allow_nan=False) if len(breaks) else np.array([])
+        try:
+            cuts = np.asarray(breaks, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise ModelError(f"breaks: must be numeric cut points, got {breaks!r}") from None
+        if np.isnan(cuts).any():
+            raise ModelError("breaks: contains NaN")
+        cuts = cuts[np.isfinite(cuts)]  # the outer bins are always open: drop -inf / +inf
         if len(cuts) and np.any(np.diff(cuts) <= 0):
             raise ModelError("breaks: cut points must be strictly increasing")
     else:
@@ -427,7 +443,8 @@ def psi_table(
     Bins: the interior cut points are ``breaks`` if given, otherwise the ``bins``-quantiles
     of ``expected`` (the development sample; duplicate quantiles merged, so heavy ties
     give fewer bins). The outer bins are open (-inf / +inf) so every actual value falls in
-    a bin; bins are right-closed ``(lower, upper]``.
+    a bin (``-inf`` / ``+inf`` in ``breaks`` are accepted and ignored); bins are
+    right-closed ``(lower, upper]``.
 
     Empty bins: a share of 0 is floored at ``eps`` (default 1e-4) when computing
     ``psi_contribution = (a - e) * ln(a / e)``; the share columns show the raw shares.
@@ -466,12 +483,8 @@ def csi_table(
     0, floored at ``eps``). Missing values (NaN/None) form their own bin ``"Missing"``.
     """
     eps = _check_eps(eps)
-    e = pd.Series(_as_1d(expected, "expected")) if not isinstance(expected, pd.Series) else expected
-    a = pd.Series(_as_1d(actual, "actual")) if not isinstance(actual, pd.Series) else actual
-    if len(e) == 0 or len(a) == 0:
-        raise ModelError("expected/actual: must not be empty")
-    e = e.reset_index(drop=True)
-    a = a.reset_index(drop=True)
+    e = _as_series(expected, "expected")
+    a = _as_series(actual, "actual")
     categorical = _is_categorical(e)
     if not categorical:
         if _is_categorical(a) and not a.isna().all():
@@ -526,8 +539,7 @@ def woe_iv_table(x_binned: Any, y_true: Any) -> pd.DataFrame:
     (no smoothing); merge such bins before using the WOE in a model.
     """
     y = _check_y(y_true)
-    x = pd.Series(_as_1d(x_binned, "x_binned")) if not isinstance(x_binned, pd.Series) else x_binned
-    x = x.reset_index(drop=True)
+    x = _as_series(x_binned, "x_binned")
     _check_same_length(x_binned=x.to_numpy(), y_true=y)
     missing = x.isna().to_numpy()
     labels = _bin_order(x)

@@ -175,6 +175,8 @@ def test_psi_hand_computed_three_bins():
     assert list(table["actual_share"]) == pytest.approx([0.3, 0.3, 0.4])
     assert table["lower"].iloc[0] == -np.inf and table["upper"].iloc[-1] == np.inf
     assert table["psi_contribution"].iloc[1] == pytest.approx(0.0)
+    # full edges with open ends give the same bins
+    assert m.psi(expected, actual, breaks=[-np.inf, 1.5, 2.5, np.inf]) == pytest.approx(want)
 
 
 def test_psi_quantile_bins_from_expected():
@@ -237,6 +239,9 @@ def test_csi_numeric_with_missing_bin():
     )
     assert m.csi(expected, actual, breaks=[1.5]) == pytest.approx(want, abs=1e-12)
     assert m.csi_table(expected, actual, breaks=[1.5])["bin"].iloc[-1] == "Missing"
+    # an object array of numbers and None is still a numeric feature
+    as_object = np.array([None if np.isnan(v) else v for v in expected], dtype=object)
+    assert m.csi(as_object, actual, breaks=[1.5]) == pytest.approx(want, abs=1e-12)
 
 
 def test_csi_on_german_feature_equals_psi_when_no_missing(german):
