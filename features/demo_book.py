@@ -356,7 +356,7 @@ def _applications(
     # ---- the risk that drives the monthly hazard: latent plus non-linear attribute effects
     util_eff = np.where(hit, 1.8 * np.maximum(util - 0.70, 0.0) - 0.25 * (util < 0.02), 0.0)
     age_eff = 0.20 * ((age - 46) / 13.0) ** 2 - 0.20
-    night_eff = np.where(has_app, np.where(digital, 4.0, -1.0) * (night - 0.18), 0.0)
+    night_eff = np.where(has_app, np.where(digital, 5.0, -1.5) * (night - 0.18), 0.0)
     dti = requested / (term * inc_fill)
     risk = (
         r
@@ -367,8 +367,9 @@ def _applications(
         + np.array([0.0, 0.15, -0.35, 0.20])[product]
         + np.array([0.05, 0.0, -0.05, 0.05, -0.10])[region]
         + 0.15 * (emp == 1)
-        + 0.50 * (hit & (util > 0.6) & (inquiries >= 3))  # credit-hungry and maxed out
+        + 0.70 * (hit & (util > 0.6) & (inquiries >= 3))  # credit-hungry and maxed out
         + 0.40 * (emp == 1) * np.maximum(dti - 0.15, 0.0) / 0.15  # self-employed and stretched
+        + 0.50 * ((age < 25) & (product == 3))  # young buyers on point-of-sale credit
         + 0.30 * no_hit
         + 0.20 * thin
     )
@@ -494,7 +495,7 @@ def _performance(
 
     roll_base = (-4.35 + 1.15 * risk).astype(np.float32)  # 0 -> 30 DPD
     early_base = (-4.2 + 0.6 * risk).astype(np.float32)  # 0 -> 1..29 DPD
-    prepay_base = (-4.3 - 0.40 * risk + np.array([0.0, 0.3, -0.2, 0.2])[loans["product"]]).astype(np.float32)
+    prepay_base = (-4.6 - 0.40 * risk + np.array([0.0, 0.3, -0.2, 0.2])[loans["product"]]).astype(np.float32)
 
     active = np.zeros(0, dtype=np.int32)
     state = np.zeros(0, dtype=np.int8)
@@ -517,7 +518,7 @@ def _performance(
         if idx.size:
             m = mob[idx]
             mob_eff = np.where(m <= 2, -0.5, 0.0) - 0.03 * np.maximum(m - 18, 0)
-            p_pp = _sigmoid(prepay_base[active[idx]] + 0.25 * np.minimum(m, 6))
+            p_pp = _sigmoid(prepay_base[active[idx]] + 0.12 * np.minimum(m, 6))
             p_early = _sigmoid(early_base[active[idx]] + 0.5 * mac)
             p_roll = _sigmoid(roll_base[active[idx]] + 1.0 * mac + mob_eff)
             uu = u[idx]
