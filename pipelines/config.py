@@ -94,7 +94,8 @@ class BinningConfig(_Strict):
 
 class SelectionConfig(_Strict):
     min_iv: float = Field(0.02, ge=0)
-    max_iv: float = Field(1.0, gt=0)  # above this a variable is suspicious (leak) and dropped
+    max_iv: float | None = Field(None, gt=0)  # above this a variable is dropped as a likely leak
+    warn_iv: float = Field(0.5, gt=0)  # above this a variable is kept but flagged
     max_correlation: float = Field(0.7, gt=0, le=1)
     max_features: int = Field(20, ge=1)
 

@@ -96,10 +96,13 @@ def test_selection_by_iv_and_correlation(binner, german_xy):
     woe = binner.transform(X)
     woe["duration_copy"] = woe["duration2"]
     iv["duration_copy"] = iv["duration2"] - 1e-9
-    table = select_features(iv, woe, SelectionRules(min_iv=0.02, max_iv=0.5, max_correlation=0.7, max_features=8))
+    table = select_features(iv, woe, SelectionRules(min_iv=0.02, max_iv=0.5, warn_iv=0.25, max_correlation=0.7, max_features=8))
     t = table.set_index("variable")
     assert not t.loc["duration_copy", "selected"] and "correlation" in t.loc["duration_copy", "reason"]
     assert not t.loc["checkingstatus1", "selected"] and "above" in t.loc["checkingstatus1", "reason"]  # IV 0.67 > 0.5
+    assert "leakage" in t.loc["history3", "flag"] and t.loc["history3", "selected"]  # IV 0.29: flagged, kept
+    assert t.loc["duration2", "flag"] == "" or t.loc["duration2", "iv"] > 0.25
+    assert SelectionRules().max_iv is None
     low = t[t["iv"] < 0.02]
     assert len(low) and not low["selected"].any()
     assert t["selected"].sum() <= 8
