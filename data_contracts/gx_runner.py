@@ -1,0 +1,212 @@
+"""Great Expectations plumbing: an ephemeral context, one suite and validation per table,
+and Data Docs built by GX's own site builder into ``docs_dir``.
+
+Nothing here writes GX configuration to the repository or the working directory: the
+context is ephemeral (in-memory stores); the only files written are the Data Docs site
+when a ``docs_dir`` is given.
+
+Checks evaluated outside GX (types, DuckDB rules and cross-table relations, category
+shares) are added to the stored validation result as ``expect_contract_check`` results,
+so the Data Docs show every expectation of the contract with its severity.  Before the
+docs are built every string in the stored results is HTML-escaped (GX's renderer does
+not escape values: a category value ``<script>`` would otherwise run in the browser).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+import great_expectations as gx
+import pandas as pd
+from great_expectations.core.expectation_validation_result import (
+    ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
+)
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+from great_expectations.expectations.expectation import BatchExpectation
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+from great_expectations.expectations.metadata_types import FailureSeverity
+
+logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+SITE = "contracts"
+GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warn": FailureSeverity.WARNING}
+
+
+class ExpectContractCheck(BatchExpectation):
+    """A data-contract check evaluated outside GX (pandas / DuckDB), carried in the GX
+    validation result so Data Docs render it next to the native expectations."""
+
+    check: str
+    column: Optional[str] = None
+    engine: str = "duckdb"
+
+    def _validate(self, metrics, runtime_configuration=None, execution_engine=None):  # pragma: no cover
+        raise NotImplementedError("evaluated by data_contracts, not by GX")
+
+
+def esc(obj: Any) -> Any:
+    """HTML-escape every string inside ``obj`` (dict keys included)."""
+    if isinstance(obj, str):
+        return html.escape(obj, quote=False)
+    if isinstance(obj, dict):
+        return {esc(k) if isinstance(k, str) else k: esc(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [esc(v) for v in obj]
+    return obj
+
+
+def _plain(obj: Any) -> Any:
+    """Result values made safe for the stores/renderers: numpy scalars to Python, non-finite
+    floats and timestamps to strings."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return str(obj)
+    if isinstance(obj, (pd.Timestamp, dt.date, dt.datetime)):
+        return str(obj)
+    return obj
+
+
+class GxSession:
+    """One ephemeral GX context for one validation run (one or more tables)."""
+
+    def __init__(self, run_id: str, docs_dir: Path | None):
+        self.run_id = run_id
+        self.docs_dir = Path(docs_dir) if docs_dir is not None else None
+        sites: dict = {}
+        if self.docs_dir is not None:
+            sites[SITE] = {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(self.docs_dir.resolve()),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
+                # the suite pages would render the raw suite (unescaped run-time values);
+                # the validation pages show every expectation with its result
+                "site_section_builders": {"expectations": "0", "profiling": "0"},
+            }
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            data_docs_sites=sites,
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        )
+        self.context = gx.get_context(mode="ephemeral", project_config=config)
+        self.datasource = self.context.data_sources.add_pandas("contracts")
+        self.run_identifier = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
+        self._keys: dict[str, Any] = {}
+        self._results: dict[str, ExpectationSuiteValidationResult] = {}
+
+    def validate(
+        self, table: str, frame: pd.DataFrame, expectations: list, meta: dict, partial_count: int = 5
+    ) -> dict[str, ExpectationValidationResult]:
+        """Run the expectations on ``frame``; return the GX results keyed by expectation id."""
+        suite = self.context.suites.add(gx.ExpectationSuite(name=table, meta=_plain(meta)))
+        for e in expectations:
+            suite.add_expectation(e)
+        asset = self.datasource.add_dataframe_asset(table)
+        batch = asset.add_batch_definition_whole_dataframe(f"{table}_whole")
+        vd = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{table}_contract", data=batch, suite=suite)
+        )
+        result = vd.run(
+            batch_parameters={"dataframe": frame},
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": partial_count,
+                "include_unexpected_rows": False,
+            },
+            run_id=self.run_identifier,
+        )
+        keys = [k for k in self.context.validation_results_store.list_keys() if k.expectation_suite_identifier.name == table]
+        self._keys[table] = keys[-1] if keys else None
+        self._results[table] = result
+        return {r.expectation_config.id: r for r in result.results}
+
+    def finish_table(self, table: str, extra: list[dict], success: bool, meta: dict) -> None:
+        """Add the checks evaluated outside GX to the table's stored validation result,
+        escape every string in it and store it back for the Data Docs."""
+        result = self._results.get(table)
+        key = self._keys.get(table)
+        if result is None or key is None or self.docs_dir is None:
+            return
+        rows: list[ExpectationValidationResult] = []
+        for r in result.results:
+            cfg = r.expectation_config
+            rows.append(
+                ExpectationValidationResult(
+                    success=r.success,
+                    expectation_config=ExpectationConfiguration(
+                        type=cfg.type,
+                        kwargs=esc(_plain(dict(cfg.kwargs))),
+                        meta=esc(_plain(cfg.meta or {})),
+                        description=cfg.description,  # composed and escaped by the compiler
+                        severity=cfg.severity,
+                        id=cfg.id,
+                    ),
+                    result=esc(_plain(dict(r.result or {}))),
+                    exception_info=esc(_plain(r.exception_info or {})),
+                )
+            )
+        for x in extra:
+            cfg = ExpectContractCheck(
+                check=esc(x["expectation"]),
+                column=esc(x["column"]) if x["column"] else None,
+                engine=x["engine"],
+                description=x["description"],
+                severity=GX_SEVERITY[x["severity"]],
+                meta={"severity": x["severity"], "engine": x["engine"]},
+            ).configuration
+            res = {
+                "observed_value": x["observed"],
+                "element_count": x["element_count"],
+                "unexpected_count": x["unexpected_count"],
+            }
+            if x["element_count"]:
+                res["unexpected_percent"] = 100.0 * x["unexpected_count"] / x["element_count"]
+            if x.get("examples"):
+                res["partial_unexpected_list"] = list(x["examples"])
+            rows.append(ExpectationValidationResult(success=x["success"], expectation_config=cfg, result=res))
+        n_ok = sum(1 for r in rows if r.success)
+        stored = ExpectationSuiteValidationResult(
+            success=success,
+            results=rows,
+            suite_name=result.suite_name,
+            suite_parameters={},
+            statistics={
+                "evaluated_expectations": len(rows),
+                "successful_expectations": n_ok,
+                "unsuccessful_expectations": len(rows) - n_ok,
+                "success_percent": 100.0 * n_ok / len(rows) if rows else 100.0,
+            },
+            meta={**result.meta, **_plain(meta)},
+            batch_id=result.batch_id,
+        )
+        self.context.validation_results_store.set(key, stored)
+
+    def build_docs(self) -> Path | None:
+        if self.docs_dir is None:
+            return None
+        self.docs_dir.mkdir(parents=True, exist_ok=True)
+        self.context.build_data_docs(site_names=[SITE])
+        index = self.docs_dir / "index.html"
+        return index if index.exists() else None
