@@ -46,6 +46,7 @@ Conventions (the choices a validator should know about)
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -74,6 +75,8 @@ DECISIONS: tuple[str, ...] = CATEGORIES["decision"]
 # Severity of a status: used to pick the worst of duplicate rows (higher = worse).
 _SEVERITY: dict[str, int] = {"paid_off": 0, "current": 1, "delinquent": 2, "charged_off": 3}
 _STATUS_OF: dict[int, str] = {v: k for k, v in _SEVERITY.items()}
+# An Enum whose physical code is the severity: one cheap cast maps status -> severity.
+_STATUS_ENUM = pl.Enum([_STATUS_OF[i] for i in range(len(_STATUS_OF))])
 _PAID, _CHARGED = _SEVERITY["paid_off"], _SEVERITY["charged_off"]
 _TERMINAL = (_PAID, _CHARGED)
 
@@ -114,10 +117,11 @@ class BadDefinition:
 
     def __post_init__(self) -> None:
         def _int(name: str, value: Any, minimum: int) -> None:
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise ConfigError(
                     f"bad definition: {name} must be an integer, got {value!r}"
                 )
+            object.__setattr__(self, name, int(value))
             if value < minimum:
                 raise ConfigError(
                     f"bad definition: {name} must be >= {minimum}, got {value}"
@@ -147,7 +151,7 @@ class BadDefinition:
                 isinstance(band, str)
                 or not isinstance(band, Sequence)
                 or len(band) != 2
-                or any(isinstance(b, bool) or not isinstance(b, int) for b in band)
+                or any(isinstance(b, bool) or not isinstance(b, numbers.Integral) for b in band)
             ):
                 raise ConfigError(
                     "bad definition: indeterminate_dpd must be two integers "
@@ -226,11 +230,12 @@ def _to_date(df: pl.DataFrame, col: str, table: str) -> pl.Series:
     if isinstance(s.dtype, pl.Datetime):
         return s.dt.date()
     if s.dtype in (pl.String, pl.Categorical) or isinstance(s.dtype, pl.Enum):
-        parsed = s.cast(pl.String).str.to_date(strict=False)
+        # ISO only (YYYY-MM-DD, optionally followed by a time): 01/02/2023 is ambiguous.
+        parsed = s.cast(pl.String).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
         bad = parsed.is_null() & s.is_not_null()
         if bad.any():
             raise OutcomeError(
-                f"{table}.{col}: {int(bad.sum())} value(s) are not dates "
+                f"{table}.{col}: {int(bad.sum())} value(s) are not ISO dates YYYY-MM-DD "
                 f"(e.g. {', '.join(map(repr, s.filter(bad).head(3).to_list()))})"
             )
         return parsed
@@ -292,9 +297,18 @@ def _prepare_applications(applications: Any) -> pl.DataFrame:
 def _prepare_performance(
     performance: Any, id_dtype: pl.DataType | None, extra: Sequence[str] = ()
 ) -> pl.DataFrame:
-    """loan_id, snap_m (month index), dpd (Int32), sev (Int8 severity), *extra."""
+    """loan_id, snap_m (month index), snap_day, dpd (Int32), sev (Int8 severity),
+    *extra; sorted by loan_id (so later group-bys on loan_id take the sorted path)."""
     cols = ("loan_id", "snapshot_month", "days_past_due", "status", *extra)
     perf = _as_polars(performance, PERFORMANCE, cols)
+    if perf.height == 0:  # an empty pandas frame has no types to speak of
+        perf = perf.with_columns(
+            pl.col("loan_id").cast(id_dtype or pl.Int64),
+            pl.col("snapshot_month").cast(pl.Date),
+            pl.col("days_past_due").cast(pl.Int32),
+            pl.col("status").cast(pl.String),
+            *[pl.col(c).cast(pl.Int32) for c in extra],
+        )
     _check_nulls(perf, PERFORMANCE, cols, "loan_id")
     if id_dtype is not None and perf.schema["loan_id"] != id_dtype:
         both_int = perf.schema["loan_id"].is_integer() and id_dtype.is_integer()
@@ -315,7 +329,6 @@ def _prepare_performance(
         snap_m=_month_index(dates),
         snap_day=dates.dt.day(),
         dpd=pl.col("days_past_due").cast(pl.Int32),
-        status=pl.col("status").cast(pl.String),
     )
     neg = perf.filter(pl.col("dpd") < 0)
     if neg.height:
@@ -323,17 +336,24 @@ def _prepare_performance(
             f"{PERFORMANCE}.days_past_due: {neg.height} negative value(s) "
             f"(loan_ids {_examples(neg.get_column('loan_id'))})"
         )
+    status = perf.get_column("status")
+    if status.dtype != pl.String and not isinstance(status.dtype, (pl.Categorical, pl.Enum)):
+        raise OutcomeError(f"{PERFORMANCE}.status: expected text, got type {status.dtype}")
     perf = perf.with_columns(
-        sev=pl.col("status").replace_strict(_SEVERITY, default=-1, return_dtype=pl.Int8)
+        sev=pl.col("status")
+        .cast(pl.String)
+        .cast(_STATUS_ENUM, strict=False)
+        .to_physical()
+        .cast(pl.Int8)
     )
-    unknown = perf.filter(pl.col("sev") < 0)
+    unknown = perf.filter(pl.col("sev").is_null())
     if unknown.height:
-        vals = sorted(set(unknown.get_column("status").head(10_000).to_list()))[:5]
+        vals = sorted(set(unknown.get_column("status").cast(pl.String).head(10_000).to_list()))[:5]
         raise OutcomeError(
             f"{PERFORMANCE}.status: {unknown.height} row(s) with values {vals} outside "
             f"{', '.join(STATUSES)} (loan_ids {_examples(unknown.get_column('loan_id'))})"
         )
-    return perf.select("loan_id", "snap_m", "snap_day", "dpd", "sev", *extra)
+    return perf.select("loan_id", "snap_m", "snap_day", "dpd", "sev", *extra).sort("loan_id")
 
 
 def _resolve_as_of(as_of: Any, perf: pl.DataFrame) -> int:
@@ -357,11 +377,17 @@ def _resolve_as_of(as_of: Any, perf: pl.DataFrame) -> int:
 def _approved_rows(apps: pl.DataFrame, perf: pl.DataFrame) -> pl.DataFrame:
     """Performance of approved loans with the date-derived MOB; raises on rows dated
     before the application month (a contract error)."""
-    approved = apps.filter(pl.col("decision") == "approved").select(
-        pl.col("application_id").alias("loan_id"), "app_m"
+    approved = (
+        apps.filter(pl.col("decision") == "approved")
+        .select(pl.col("application_id").alias("loan_id"), "app_m")
+        .sort("loan_id")
     )
-    rows = perf.join(approved, on="loan_id", how="inner").with_columns(
-        mob=pl.col("snap_m") - pl.col("app_m")
+    # Both sides sorted by loan_id: a left join keeping the left order is a merge and
+    # keeps the sorted flag for the group-bys that follow.
+    rows = (
+        perf.join(approved, on="loan_id", how="left", maintain_order="left")
+        .filter(pl.col("app_m").is_not_null())
+        .with_columns(mob=pl.col("snap_m") - pl.col("app_m"))
     )
     before = rows.filter(pl.col("mob") < 0)
     if before.height:
@@ -373,6 +399,20 @@ def _approved_rows(apps: pl.DataFrame, perf: pl.DataFrame) -> pl.DataFrame:
     return rows
 
 
+def _loan_month_key(perf: pl.DataFrame) -> pl.DataFrame:
+    """``perf`` (sorted by loan_id) plus ``key`` = dense loan number * (span + 1) +
+    month offset, sorted by it: (loan_id, month) order with one integer sort key, and
+    ``key + 1`` is the next calendar month of the same loan (never the next loan)."""
+    if perf.height == 0:
+        return perf.with_columns(key=pl.lit(0, dtype=pl.Int64)).clear()
+    first = int(perf.get_column("snap_m").min())
+    span = int(perf.get_column("snap_m").max()) - first + 1
+    new_loan = (pl.col("loan_id") != pl.col("loan_id").shift(1)).fill_null(True)
+    return perf.with_columns(
+        key=new_loan.cast(pl.Int64).cum_sum() * (span + 1) + (pl.col("snap_m") - first)
+    ).sort("key")
+
+
 def _bad_row(bd: BadDefinition) -> pl.Expr:
     expr = pl.col("dpd") >= bd.dpd_threshold
     if bd.bad_statuses:
@@ -381,10 +421,13 @@ def _bad_row(bd: BadDefinition) -> pl.Expr:
 
 
 def _to_pandas(df: pl.DataFrame, nullable_ints: Mapping[str, str] = {}) -> pd.DataFrame:
+    """To pandas; integer columns with nulls become pandas nullable integers."""
     out = df.to_pandas()
     for col, dtype in nullable_ints.items():
         if col in out.columns:
-            out[col] = pd.array(df.get_column(col).to_list(), dtype=dtype)
+            s = df.get_column(col)
+            values = s.fill_null(0).to_numpy().astype(dtype.lower())
+            out[col] = pd.arrays.IntegerArray(values, s.is_null().to_numpy())
     return out
 
 
@@ -618,12 +661,8 @@ def history_problems(
     record("rejected_loan", joined.filter(pl.col("decision") == "rejected"))
     record("not_first_of_month", joined.filter(pl.col("snap_day") != 1))
 
-    dup = (
-        perf.group_by("loan_id", "snap_m")
-        .agg(n=pl.len())
-        .filter(pl.col("n") > 1)
-    )
-    record("duplicate_snapshot", dup, rows=int((dup.get_column("n") - 1).sum() or 0))
+    keyed = _loan_month_key(perf)
+    record("duplicate_snapshot", keyed.filter(pl.col("key") == pl.col("key").shift(1)))
 
     appr = joined.filter(pl.col("decision") == "approved").with_columns(
         mob=pl.col("snap_m") - pl.col("app_m")
@@ -755,8 +794,13 @@ def vintage_curves(
 
 def outcome_counts_by_vintage(outcomes: Any) -> pd.DataFrame:
     """Per application month: applications, approved, rejected, one count per outcome,
-    and bad_rate = bad / (bad + good) (NaN when no matured loans)."""
-    df = _as_polars(outcomes, "outcomes", ("application_month", "decision", "outcome"))
+    bad_rate = bad / (bad + good) (NaN without bads or goods) and, when the outcomes
+    carry it, mob_as_of (months on book the vintage has reached). In a vintage younger
+    than the window bad_rate counts early bads and early payoffs only: filter on
+    mob_as_of >= performance_window for matured rates."""
+    cols = ["application_month", "decision", "outcome"]
+    has_mob = "mob_as_of" in getattr(outcomes, "columns", ())
+    df = _as_polars(outcomes, "outcomes", cols + (["mob_as_of"] if has_mob else []))
     counts = [
         (pl.col("outcome") == o).sum().cast(pl.Int64).alias(o)
         for o in OUTCOMES
@@ -769,6 +813,7 @@ def outcome_counts_by_vintage(outcomes: Any) -> pd.DataFrame:
             approved=(pl.col("decision") == "approved").sum().cast(pl.Int64),
             rejected=(pl.col("decision") == "rejected").sum().cast(pl.Int64),
             *counts,
+            *([pl.col("mob_as_of").max().cast(pl.Int64)] if has_mob else []),
         )
         .sort("application_month")
         .select(
@@ -777,6 +822,7 @@ def outcome_counts_by_vintage(outcomes: Any) -> pd.DataFrame:
             "approved",
             "rejected",
             *[o for o in OUTCOMES if o != "rejected"],
+            *(["mob_as_of"] if has_mob else []),
         )
         .with_columns(
             bad_rate=pl.when((pl.col("bad") + pl.col("good")) > 0).then(
@@ -784,7 +830,7 @@ def outcome_counts_by_vintage(outcomes: Any) -> pd.DataFrame:
             )
         )
     )
-    return _to_pandas(out)
+    return _to_pandas(out, {"mob_as_of": "Int64"} if has_mob else {})
 
 
 # --------------------------------------------------------------------------- roll rates
@@ -845,28 +891,18 @@ def roll_rates(
     n_from = len(buckets)
     # Deduplicate (worst DPD, then worst status), then pair consecutive months.
     rows = (
-        perf.lazy()
-        .select("loan_id", "snap_m", key=pl.col("dpd").cast(pl.Int64) * 4 + pl.col("sev"))
-        .group_by("loan_id", "snap_m")
-        .agg(pl.col("key").max())
+        _loan_month_key(perf)
+        .lazy()
+        .group_by("key", maintain_order=True)
+        .agg(worst=(pl.col("dpd").cast(pl.Int64) * 4 + pl.col("sev")).max())
         .select(
-            "loan_id",
-            "snap_m",
-            dpd=(pl.col("key") // 4).cast(pl.Int32),
-            sev=(pl.col("key") % 4).cast(pl.Int8),
+            "key",
+            dpd=(pl.col("worst") // 4).cast(pl.Int32),
+            sev=(pl.col("worst") % 4).cast(pl.Int8),
         )
         .with_columns(b=idx)
-        .sort("loan_id", "snap_m")
-        .with_columns(
-            nb=pl.col("b").shift(-1),
-            n_loan=pl.col("loan_id").shift(-1),
-            n_snap=pl.col("snap_m").shift(-1),
-        )
-        .filter(
-            (pl.col("n_loan") == pl.col("loan_id"))
-            & (pl.col("n_snap") == pl.col("snap_m") + 1)
-            & (pl.col("b") < n_from)
-        )
+        .with_columns(nb=pl.col("b").shift(-1), n_key=pl.col("key").shift(-1))
+        .filter((pl.col("n_key") == pl.col("key") + 1) & (pl.col("b") < n_from))
         .group_by("b", "nb")
         .agg(count=pl.len())
         .collect()
