@@ -1,0 +1,361 @@
+"""Gradient-boosted challengers to the WOE scorecard, on the raw features.
+
+Both candidates share the project's model interface: ``fit(X, y, X_valid, y_valid)``,
+``predict_proba(X) -> PD`` and ``score(X) -> integer points`` (higher = safer, the
+scorecard's :class:`~models.scorecard.ScoreScaling` applied to the PD), taking raw
+feature frames: numeric columns as float (NaN = missing), categoricals as str/object
+(None = missing).
+
+Raw inputs
+    Numeric features go in as float64 and missing values use the booster's native
+    missing handling (a learned default direction per split). Categorical features go
+    in as a pandas ``category`` dtype whose categories are fixed at fit time (the
+    sorted distinct development values), so a category never seen in development is
+    a missing value at predict time, never an error and never a new code.
+
+Search (:class:`XGBoostChallenger`)
+    A small, deterministic, time-boxed search: candidate 0 is the default parameter
+    set, candidates 1..n_search-1 are drawn from a fixed grid with
+    ``numpy.random.default_rng(seed)``; user ``params`` override every candidate.
+    Each candidate is fitted with early stopping on the validation split (AUC), and
+    the search stops starting new candidates once ``search_seconds`` have elapsed
+    (the first candidate always runs). The winner is the highest validation AUC,
+    ties going to the earlier candidate. Same data, seed and number of candidates
+    evaluated → identical predictions (``nthread=2``, ``tree_method="hist"``, fixed
+    seed); a time box that cuts the search at a different candidate is the one source
+    of run-to-run difference, and ``search_log_`` records where it stopped.
+
+Note that the validation split drives both early stopping and the choice of
+parameters, so its AUC is mildly optimistic; the out-of-time sample is the unbiased
+comparison.
+
+Monotone constraints
+    ``monotone={"feature": +1}`` means the PD may only rise with the feature,
+    ``-1`` only fall (numeric features only). :func:`monotone_from_binning` derives
+    them from the WOE trend of a fitted :class:`~features.binning.WoeBinner`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from features.binning import WoeBinner
+from features.errors import ModelError
+from models.metrics import auc
+from models.scorecard import ScoreScaling
+
+__all__ = ["XGBoostChallenger", "HistGradientBoostingCandidate", "monotone_from_binning", "RawFeatureFrame"]
+
+#: Parameters of search candidate 0 (and the base every drawn candidate starts from).
+DEFAULT_PARAMS: dict = {
+    "learning_rate": 0.05,
+    "max_depth": 4,
+    "min_child_weight": 5.0,
+    "subsample": 0.8,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 1.0,
+    "reg_alpha": 0.0,
+    "gamma": 0.0,
+    "max_cat_to_onehot": 4,
+}
+
+#: The grid the other search candidates are drawn from.
+SEARCH_GRID: dict[str, list] = {
+    "learning_rate": [0.03, 0.05, 0.1],
+    "max_depth": [2, 3, 4, 5, 6],
+    "min_child_weight": [1.0, 5.0, 10.0, 25.0, 50.0],
+    "subsample": [0.7, 0.8, 0.9, 1.0],
+    "colsample_bytree": [0.6, 0.8, 1.0],
+    "reg_lambda": [0.5, 1.0, 5.0, 10.0],
+    "gamma": [0.0, 0.5, 1.0],
+}
+
+#: Parameters the challenger owns: determinism and the objective are not searchable.
+FIXED_PARAMS: dict = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist", "nthread": 2}
+
+_ROUND_KEYS = ("n_estimators", "num_boost_round", "early_stopping_rounds")
+
+
+def monotone_from_binning(binner: WoeBinner, variables: Sequence[str] | None = None) -> dict[str, int]:
+    """Monotone constraints from each numeric variable's fitted WOE trend.
+
+    Only the regular bins with development rows count (the Special and Missing bins
+    sit outside the numeric order). WOE = ln(%good/%bad), so a WOE that never rises
+    and falls at least once along the bins means risk rises with the feature: ``+1``
+    (PD increases with it); a WOE that never falls and rises at least once: ``-1``.
+    Flat, non-monotone, single-bin and categorical variables are left out.
+    """
+    if not hasattr(binner, "process_"):
+        raise ModelError("monotone_from_binning: the binner is not fitted")
+    names = list(binner.numeric_) if variables is None else list(variables)
+    unknown = [v for v in names if v not in binner.variables_]
+    if unknown:
+        raise ModelError(f"monotone_from_binning: variables {unknown} were not binned")
+    out: dict[str, int] = {}
+    for name in names:
+        if name not in binner.numeric_:
+            continue
+        table = binner.binning_table(name)
+        regular = table[~table["bin"].isin(["Special", "Missing"]) & (table["count"] > 0)]
+        woe = regular["woe"].to_numpy(dtype=float)
+        if len(woe) < 2:
+            continue
+        step = np.diff(woe)
+        if np.all(step <= 0) and np.any(step < 0):
+            out[name] = 1
+        elif np.all(step >= 0) and np.any(step > 0):
+            out[name] = -1
+    return out
+
+
+class RawFeatureFrame:
+    """Turns raw feature frames into the booster's input with the types of fit time.
+
+    Numeric columns → float64 (text that is not a number → NaN); categorical columns →
+    ``category`` dtype with the development categories, so unseen values → NaN.
+    """
+
+    def __init__(self, categorical: Sequence[str] = ()):
+        self.categorical = list(categorical)
+
+    def fit(self, X: pd.DataFrame) -> "RawFeatureFrame":
+        if not isinstance(X, pd.DataFrame) or X.shape[1] == 0:
+            raise ModelError("challenger: X must be a DataFrame with at least one feature column")
+        unknown = [c for c in self.categorical if c not in X.columns]
+        if unknown:
+            raise ModelError(f"challenger: categorical features {unknown} are not columns of X")
+        self.features_ = [str(c) for c in X.columns]
+        self.categories_: dict[str, list[str]] = {}
+        for col in X.columns:
+            s = X[col]
+            if col in self.categorical or not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+                self.categories_[col] = sorted(set(self._text(s)) - {None})
+        self.numeric_ = [c for c in self.features_ if c not in self.categories_]
+        return self
+
+    @staticmethod
+    def _text(s: pd.Series) -> np.ndarray:
+        values = s.astype(str).to_numpy(dtype=object)
+        values[s.isna().to_numpy()] = None
+        return values
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in self.features_ if c not in X.columns]
+        if missing:
+            raise ModelError(f"challenger: required feature columns missing: {missing}")
+        out = {}
+        for col in self.features_:
+            if col in self.categories_:
+                out[col] = pd.Categorical(self._text(X[col]), categories=self.categories_[col])
+            else:
+                out[col] = pd.to_numeric(X[col], errors="coerce").astype("float64").to_numpy()
+        return pd.DataFrame(out, index=X.index, columns=self.features_)
+
+
+def _check_xy(X, y, what: str) -> np.ndarray:
+    y = np.asarray(y)
+    if len(X) != len(y):
+        raise ModelError(f"challenger: {what} X has {len(X)} rows but y has {len(y)}")
+    if y.dtype == bool:
+        y = y.astype(int)
+    if not np.isin(y, (0, 1)).all():
+        raise ModelError(f"challenger: {what} y must be 0 (good) / 1 (bad)")
+    if len(np.unique(y)) != 2:
+        raise ModelError(f"challenger: {what} y needs both goods and bads")
+    return y.astype(int)
+
+
+def _check_monotone(monotone: dict[str, int], frame: RawFeatureFrame) -> dict[str, int]:
+    for name, sign in monotone.items():
+        if name not in frame.features_:
+            raise ModelError(f"challenger: monotone constraint on unknown feature {name!r}")
+        if name in frame.categories_:
+            raise ModelError(f"challenger: monotone constraint on categorical feature {name!r}")
+        if sign not in (-1, 0, 1):
+            raise ModelError(f"challenger: monotone constraint for {name!r} must be +1, -1 or 0, got {sign!r}")
+    return {k: int(v) for k, v in monotone.items() if v}
+
+
+class XGBoostChallenger:
+    """XGBoost on the raw features with a time-boxed, seeded parameter search.
+
+    Parameters
+    ----------
+    scaling : ScoreScaling
+        Turns the PD into points, as for the scorecard.
+    monotone : dict feature → +1/-1, optional
+        +1 = PD non-decreasing in the feature, -1 = non-increasing (numeric features).
+    params : dict, optional
+        XGBoost parameters fixed for every candidate (override the search); may also
+        hold ``n_estimators`` (the round cap, 2000) and ``early_stopping_rounds`` (50).
+    search_seconds : float
+        Time box of the search; no new candidate starts after it.
+    n_search : int
+        Number of candidates (candidate 0 = defaults).
+    seed : int
+        Seeds both the candidate draw and XGBoost.
+    categorical : list of str
+        Numeric-coded features to treat as categories (text columns always are).
+
+    Fitted attributes: ``best_params_``, ``best_iteration_`` (0-based round of the best
+    validation AUC; the booster is cut there), ``valid_auc_``, ``search_log_``,
+    ``evals_result_`` (validation AUC per round of the chosen candidate), ``booster_``.
+    """
+
+    def __init__(self, scaling: ScoreScaling | None = None, monotone: dict[str, int] | None = None,
+                 params: dict | None = None, search_seconds: float = 60, n_search: int = 8, seed: int = 42,
+                 categorical: Sequence[str] = ()):
+        if n_search < 1:
+            raise ModelError(f"challenger: n_search must be at least 1, got {n_search}")
+        if search_seconds < 0:
+            raise ModelError(f"challenger: search_seconds must be >= 0, got {search_seconds}")
+        params = dict(params or {})
+        clash = sorted(set(params) & {"objective", "eval_metric", "monotone_constraints"})
+        if clash:
+            raise ModelError(f"challenger: params {clash} are set by the challenger itself")
+        self.scaling = scaling or ScoreScaling()
+        self.monotone = dict(monotone or {})
+        self.params = params
+        self.search_seconds = float(search_seconds)
+        self.n_search = int(n_search)
+        self.seed = int(seed)
+        self.categorical = list(categorical)
+
+    # ------------------------------------------------------------------ search
+    def candidates(self) -> list[dict]:
+        """The search's candidate parameter sets, in order (a pure function of seed and params)."""
+        rng = np.random.default_rng(self.seed)
+        user = {k: v for k, v in self.params.items() if k not in _ROUND_KEYS}
+        out = [{**DEFAULT_PARAMS, **user}]
+        while len(out) < self.n_search:
+            drawn = {k: grid[int(rng.integers(len(grid)))] for k, grid in SEARCH_GRID.items()}
+            out.append({**DEFAULT_PARAMS, **drawn, **user})
+        return out
+
+    def _dmatrix(self, X: pd.DataFrame, y=None) -> xgb.DMatrix:
+        return xgb.DMatrix(self.frame_.transform(X), label=y, enable_categorical=True, missing=np.nan, nthread=2)
+
+    def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame, y_valid) -> "XGBoostChallenger":
+        """Search candidates with early stopping on (X_valid, y_valid); keep the best by validation AUC."""
+        y = _check_xy(X, y, "development")
+        y_valid = _check_xy(X_valid, y_valid, "validation")
+        self.frame_ = RawFeatureFrame(self.categorical).fit(X)
+        self.features_ = list(self.frame_.features_)
+        monotone = _check_monotone(self.monotone, self.frame_)
+        dtrain, dvalid = self._dmatrix(X, y), self._dmatrix(X_valid, y_valid)
+        n_rounds = int(self.params.get("n_estimators", self.params.get("num_boost_round", 2000)))
+        patience = int(self.params.get("early_stopping_rounds", 50))
+        fixed = {**FIXED_PARAMS, "seed": self.seed, "verbosity": 0}
+        if monotone:
+            fixed["monotone_constraints"] = "(" + ",".join(str(monotone.get(f, 0)) for f in self.features_) + ")"
+
+        start = time.monotonic()
+        rows, best = [], None
+        for i, cand in enumerate(self.candidates()):
+            elapsed = time.monotonic() - start
+            if i > 0 and elapsed >= self.search_seconds:
+                rows.append({"candidate": i, **cand, "status": "skipped: time box", "best_iteration": None,
+                             "valid_auc": np.nan, "seconds": 0.0})
+                continue
+            t0 = time.monotonic()
+            history: dict = {}
+            booster = xgb.train({**cand, **fixed}, dtrain, num_boost_round=n_rounds, evals=[(dvalid, "valid")],
+                                early_stopping_rounds=patience, evals_result=history, verbose_eval=False)
+            best_it = int(booster.best_iteration)
+            booster = booster[: best_it + 1]
+            valid_auc = auc(y_valid, booster.predict(dvalid))
+            rows.append({"candidate": i, **cand, "status": "fitted", "best_iteration": best_it,
+                         "valid_auc": valid_auc, "seconds": time.monotonic() - t0})
+            if best is None or valid_auc > best[0]:
+                best = (valid_auc, i, cand, booster, best_it, history["valid"]["auc"])
+        self.valid_auc_, chosen, self.best_params_, self.booster_, self.best_iteration_, curve = best
+        self.evals_result_ = list(map(float, curve))
+        self.n_rounds_, self.early_stopping_rounds_ = n_rounds, patience
+        log = pd.DataFrame(rows)
+        log["chosen"] = log["candidate"] == chosen
+        self.search_log_ = log
+        return self
+
+    # ------------------------------------------------------------------ prediction
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise ModelError("challenger: not fitted; call fit(X, y, X_valid, y_valid) first")
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """PD (probability of bad)."""
+        self._check_fitted()
+        return self.booster_.predict(self._dmatrix(X)).astype(float)
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """Integer points, higher = safer: the scaling's ``pd_to_score`` of the PD, rounded."""
+        return np.rint(self.scaling.pd_to_score(self.predict_proba(X))).astype(int)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-feature contributions to the log-odds of bad (TreeSHAP), plus a ``bias`` column.
+
+        Each row sums to the model's log-odds: ``sigmoid(row.sum()) == predict_proba``.
+        """
+        self._check_fitted()
+        values = self.booster_.predict(self._dmatrix(X), pred_contribs=True)
+        return pd.DataFrame(values, index=X.index, columns=[*self.features_, "bias"])
+
+    def feature_importance(self) -> pd.DataFrame:
+        """One row per feature: gain (mean per split), total_gain, weight (splits), cover; by gain, descending."""
+        self._check_fitted()
+        kinds = ("gain", "total_gain", "weight", "cover")
+        scores = {k: self.booster_.get_score(importance_type=k) for k in kinds}
+        table = pd.DataFrame({"feature": self.features_})
+        for k in kinds:
+            table[k] = [float(scores[k].get(f, 0.0)) for f in self.features_]
+        return table.sort_values(["gain", "feature"], ascending=[False, True]).reset_index(drop=True)
+
+
+class HistGradientBoostingCandidate:
+    """scikit-learn's HistGradientBoostingClassifier with the challenger's interface.
+
+    Native missing values and categories (``category`` dtype fixed at fit, unseen →
+    missing), early stopping on the given validation split (log loss, 20 rounds),
+    monotone constraints as for :class:`XGBoostChallenger`. No parameter search:
+    ``params`` go straight to the estimator. No ``contributions``.
+    """
+
+    def __init__(self, scaling: ScoreScaling | None = None, monotone: dict[str, int] | None = None,
+                 params: dict | None = None, seed: int = 42, categorical: Sequence[str] = ()):
+        self.scaling = scaling or ScoreScaling()
+        self.monotone = dict(monotone or {})
+        self.params = dict(params or {})
+        self.seed = int(seed)
+        self.categorical = list(categorical)
+
+    def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame, y_valid) -> "HistGradientBoostingCandidate":
+        y = _check_xy(X, y, "development")
+        y_valid = _check_xy(X_valid, y_valid, "validation")
+        self.frame_ = RawFeatureFrame(self.categorical).fit(X)
+        self.features_ = list(self.frame_.features_)
+        monotone = _check_monotone(self.monotone, self.frame_)
+        too_many = [c for c, cats in self.frame_.categories_.items() if len(cats) > 254]
+        if too_many:
+            raise ModelError(f"challenger: categorical features {too_many} have more than 254 categories")
+        settings = {"learning_rate": 0.05, "max_iter": 1000, "max_leaf_nodes": 15, "min_samples_leaf": 40,
+                    "l2_regularization": 1.0, "early_stopping": True, "n_iter_no_change": 20,
+                    "scoring": "loss", **self.params}
+        self.estimator_ = HistGradientBoostingClassifier(
+            categorical_features="from_dtype", monotonic_cst=monotone or None, random_state=self.seed, **settings)
+        self.estimator_.fit(self.frame_.transform(X), y, X_val=self.frame_.transform(X_valid), y_val=y_valid)
+        self.best_iteration_ = int(self.estimator_.n_iter_) - 1
+        self.valid_auc_ = auc(y_valid, self.predict_proba(X_valid))
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        if not hasattr(self, "estimator_"):
+            raise ModelError("challenger: not fitted; call fit(X, y, X_valid, y_valid) first")
+        return self.estimator_.predict_proba(self.frame_.transform(X))[:, 1].astype(float)
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        return np.rint(self.scaling.pd_to_score(self.predict_proba(X))).astype(int)

@@ -1,0 +1,287 @@
+"""XGBoost / HistGradientBoosting challengers on real data (UCI German credit, UCI Taiwan
+credit-card default), against the WOE scorecard. SEX, MARRIAGE and AGE (and German's age
+and personal-status/sex attributes) are never features."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import train_test_split
+
+from features.binning import BinningSpec, WoeBinner
+from features.errors import ModelError
+from models.challenger import HistGradientBoostingCandidate, XGBoostChallenger, monotone_from_binning
+from models.metrics import auc
+from models.scorecard import ScoreScaling, WoeLogisticScorecard
+from models.serving import ScoringPipeline
+
+SCALING = ScoreScaling(600, 50, 20)
+
+
+def split(X, y):
+    return train_test_split(X, y, test_size=0.3, random_state=42, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def taiwan_xy(taiwan):
+    y = taiwan["default_next_month"].to_numpy()
+    X = taiwan.drop(columns=["ID", "SEX", "MARRIAGE", "AGE", "default_next_month"]).astype(float)
+    X["EDUCATION"] = X["EDUCATION"].astype(int).astype(str)  # a coded category, not a number
+    return split(X, y)
+
+
+@pytest.fixture(scope="module")
+def german_xy(german):
+    y = (german["GoodCredit"] == 2).astype(int).to_numpy()
+    X = german.drop(columns=["GoodCredit", "age13", "status9"])  # age; personal status and sex
+    return split(X, y)
+
+
+@pytest.fixture(scope="module")
+def taiwan_binner(taiwan_xy):
+    Xd, _, yd, _ = taiwan_xy
+    return WoeBinner().fit(Xd, yd)
+
+
+@pytest.fixture(scope="module")
+def taiwan_scorecard(taiwan_xy, taiwan_binner):
+    Xd, _, yd, _ = taiwan_xy
+    s = taiwan_binner.summary()
+    return WoeLogisticScorecard(taiwan_binner, list(s.loc[s["iv"] >= 0.02, "name"]), SCALING).fit(Xd, yd)
+
+
+@pytest.fixture(scope="module")
+def taiwan_challenger(taiwan_xy):
+    Xd, Xt, yd, yt = taiwan_xy
+    return XGBoostChallenger(SCALING, search_seconds=300, n_search=6).fit(Xd, yd, Xt, yt)
+
+
+@pytest.fixture(scope="module")
+def taiwan_monotone(taiwan_xy, taiwan_binner):
+    Xd, Xt, yd, yt = taiwan_xy
+    mono = monotone_from_binning(taiwan_binner)
+    return XGBoostChallenger(SCALING, monotone=mono, search_seconds=300, n_search=3).fit(Xd, yd, Xt, yt)
+
+
+@pytest.fixture(scope="module")
+def german_challenger(german_xy):
+    Xd, Xt, yd, yt = german_xy
+    return XGBoostChallenger(SCALING, search_seconds=300, n_search=4).fit(Xd, yd, Xt, yt)
+
+
+# --------------------------------------------------------------------------- discrimination
+
+
+def test_challenger_matches_or_beats_the_scorecard_on_taiwan(taiwan_xy, taiwan_scorecard, taiwan_challenger):
+    _, Xt, _, yt = taiwan_xy
+    card, gbm = auc(yt, taiwan_scorecard.predict_proba(Xt)), auc(yt, taiwan_challenger.predict_proba(Xt))
+    print(f"taiwan test AUC: scorecard {card:.4f}, xgboost {gbm:.4f}")
+    assert gbm >= card - 0.005
+    assert taiwan_challenger.valid_auc_ == pytest.approx(gbm, abs=1e-12)
+
+
+def test_challenger_is_competitive_on_german(german_xy, german_challenger):
+    Xd, Xt, yd, yt = german_xy
+    binner = WoeBinner(BinningSpec(max_n_bins=6)).fit(Xd, yd)
+    card = WoeLogisticScorecard(binner, list(Xd.columns), SCALING).fit(Xd, yd)
+    a_card, a_gbm = auc(yt, card.predict_proba(Xt)), auc(yt, german_challenger.predict_proba(Xt))
+    print(f"german test AUC: scorecard {a_card:.4f}, xgboost {a_gbm:.4f}")
+    assert a_gbm >= a_card - 0.03  # 700 development rows: a GBM has little room over a WOE scorecard
+
+
+# --------------------------------------------------------------------------- search, determinism
+
+
+def test_same_data_and_seed_give_identical_predictions(german_xy, german_challenger):
+    Xd, Xt, yd, yt = german_xy
+    again = XGBoostChallenger(SCALING, search_seconds=300, n_search=4).fit(Xd, yd, Xt, yt)
+    assert np.array_equal(again.predict_proba(Xt), german_challenger.predict_proba(Xt))
+    assert np.array_equal(again.score(Xt), german_challenger.score(Xt))
+    assert again.best_params_ == german_challenger.best_params_
+    cols = ["candidate", "best_iteration", "valid_auc", "chosen"]
+    pd.testing.assert_frame_equal(again.search_log_[cols], german_challenger.search_log_[cols])
+    other = XGBoostChallenger(SCALING, search_seconds=300, n_search=4, seed=7).fit(Xd, yd, Xt, yt)
+    assert not np.array_equal(other.predict_proba(Xt), german_challenger.predict_proba(Xt))
+
+
+def test_search_is_seeded_logged_and_picks_the_best_validation_auc(german_challenger):
+    ch = german_challenger
+    log = ch.search_log_
+    assert list(log["candidate"]) == [0, 1, 2, 3] and (log["status"] == "fitted").all()
+    assert ch.candidates() == XGBoostChallenger(SCALING, n_search=4).candidates()
+    assert ch.candidates() != XGBoostChallenger(SCALING, n_search=4, seed=1).candidates()
+    chosen = log.loc[log["chosen"]]
+    assert len(chosen) == 1
+    assert chosen["valid_auc"].iloc[0] == log["valid_auc"].max() == ch.valid_auc_
+    # ties go to the earlier candidate
+    assert chosen["candidate"].iloc[0] == log.loc[log["valid_auc"] == log["valid_auc"].max(), "candidate"].min()
+    assert {k: ch.best_params_[k] for k in ("max_depth", "learning_rate")} == \
+        {k: chosen[k].iloc[0] for k in ("max_depth", "learning_rate")}
+
+
+def test_user_params_override_every_candidate(german_xy):
+    ch = XGBoostChallenger(SCALING, params={"max_depth": 2, "n_estimators": 30}, n_search=3)
+    assert all(c["max_depth"] == 2 for c in ch.candidates())
+    Xd, Xt, yd, yt = german_xy
+    ch.fit(Xd, yd, Xt, yt)
+    assert ch.n_rounds_ == 30 and ch.booster_.num_boosted_rounds() <= 30
+
+
+def test_time_box_stops_the_search_after_the_first_candidate(german_xy):
+    Xd, Xt, yd, yt = german_xy
+    ch = XGBoostChallenger(SCALING, search_seconds=0, n_search=5).fit(Xd, yd, Xt, yt)
+    assert list(ch.search_log_["status"]) == ["fitted"] + ["skipped: time box"] * 4
+    assert ch.search_log_["chosen"].tolist() == [True, False, False, False, False]
+
+
+def test_early_stopping_cuts_the_booster_at_the_best_validation_round(taiwan_xy, taiwan_challenger):
+    ch = taiwan_challenger
+    curve = ch.evals_result_
+    assert ch.best_iteration_ + 1 < ch.n_rounds_  # stopped well before the 2000-round cap
+    assert len(curve) == ch.best_iteration_ + 1 + ch.early_stopping_rounds_
+    assert curve[ch.best_iteration_] == max(curve)
+    assert ch.booster_.num_boosted_rounds() == ch.best_iteration_ + 1
+    _, Xt, _, yt = taiwan_xy
+    assert auc(yt, ch.predict_proba(Xt)) == pytest.approx(curve[ch.best_iteration_], abs=1e-5)
+
+
+# --------------------------------------------------------------------------- monotone constraints
+
+
+def test_monotone_from_binning_reads_the_woe_trend(taiwan_binner):
+    mono = monotone_from_binning(taiwan_binner)
+    assert mono["PAY_0"] == 1  # later payment → riskier
+    assert mono["LIMIT_BAL"] == -1  # higher limit → safer
+    assert "EDUCATION" not in mono  # categorical
+    for name in taiwan_binner.numeric_:
+        t = taiwan_binner.binning_table(name)
+        woe = t.loc[~t["bin"].isin(["Special", "Missing"]) & (t["count"] > 0), "woe"].to_numpy(float)
+        if name in mono:
+            assert np.all(np.sign(np.diff(woe)) * -mono[name] >= 0)
+    assert monotone_from_binning(taiwan_binner, ["PAY_0", "EDUCATION"]) == {"PAY_0": 1}
+
+
+def test_monotone_from_binning_omits_non_monotone_variables(german_xy):
+    Xd, _, yd, _ = german_xy
+    binner = WoeBinner(BinningSpec(monotonic_trend=None, max_n_bins=6)).fit(Xd, yd)
+    mono = monotone_from_binning(binner)
+    for name in binner.numeric_:
+        t = binner.binning_table(name)
+        step = np.diff(t.loc[~t["bin"].isin(["Special", "Missing"]) & (t["count"] > 0), "woe"].to_numpy(float))
+        expected = 1 if (step <= 0).all() and (step < 0).any() else -1 if (step >= 0).all() and (step > 0).any() else None
+        assert mono.get(name) == expected, name
+
+
+def _grid_pd(model, X, feature, grid):
+    rows = X.iloc[np.repeat(np.arange(len(X)), len(grid))].copy()
+    rows[feature] = np.tile(grid, len(X))
+    return model.predict_proba(rows).reshape(len(X), len(grid))
+
+
+def test_monotone_constraints_hold_along_a_grid(taiwan_xy, taiwan_monotone, taiwan_challenger):
+    _, Xt, _, _ = taiwan_xy
+    sample = Xt.sample(40, random_state=1)
+    worst_free = 0.0
+    for feature, sign in taiwan_monotone.monotone.items():
+        grid = np.unique(np.quantile(Xt[feature], np.linspace(0, 1, 41)))
+        steps = np.diff(_grid_pd(taiwan_monotone, sample, feature, grid), axis=1) * sign
+        assert steps.min() >= -1e-6, feature
+        worst_free = min(worst_free, (np.diff(_grid_pd(taiwan_challenger, sample, feature, grid), axis=1) * sign).min())
+    assert worst_free < -1e-3  # without constraints the same grids are not monotone: the test can fail
+
+
+def test_monotone_constraints_on_categories_or_unknown_features_are_refused(german_xy):
+    Xd, Xt, yd, yt = german_xy
+    with pytest.raises(ModelError, match="categorical feature 'purpose4'"):
+        XGBoostChallenger(SCALING, monotone={"purpose4": 1}, n_search=1).fit(Xd, yd, Xt, yt)
+    with pytest.raises(ModelError, match="unknown feature"):
+        XGBoostChallenger(SCALING, monotone={"nope": 1}, n_search=1).fit(Xd, yd, Xt, yt)
+
+
+# --------------------------------------------------------------------------- raw inputs
+
+
+def test_unseen_category_is_treated_as_missing(german_xy, german_challenger):
+    _, Xt, _, _ = german_xy
+    unseen, missing = Xt.copy(), Xt.copy()
+    unseen["purpose4"] = "A499"  # not a development category
+    missing["purpose4"] = None
+    assert "A499" not in german_challenger.frame_.categories_["purpose4"]
+    np.testing.assert_array_equal(german_challenger.predict_proba(unseen), german_challenger.predict_proba(missing))
+    assert not np.array_equal(german_challenger.predict_proba(unseen), german_challenger.predict_proba(Xt))
+
+
+def test_missing_numbers_use_native_missing_handling(taiwan_xy, taiwan_challenger):
+    _, Xt, _, _ = taiwan_xy
+    X = Xt.head(200).copy()
+    X.loc[X.index[:100], "LIMIT_BAL"] = np.nan
+    pd_ = taiwan_challenger.predict_proba(X)
+    assert np.isfinite(pd_).all() and ((pd_ > 0) & (pd_ < 1)).all()
+
+
+def test_scoring_pipeline_serves_the_challenger_from_raw_rows(german, german_xy, german_challenger):
+    _, Xt, _, _ = german_xy
+    pipe = ScoringPipeline(german_challenger, list(Xt.columns), "challenger")
+    out = pipe.predict(german.loc[Xt.index])
+    np.testing.assert_allclose(out["pd"], german_challenger.predict_proba(Xt))
+    np.testing.assert_array_equal(out["score"], german_challenger.score(Xt))
+
+
+def test_missing_feature_column_and_unfitted_model_are_clear_errors(german_xy, german_challenger):
+    _, Xt, _, _ = german_xy
+    with pytest.raises(ModelError, match="duration2"):
+        german_challenger.predict_proba(Xt.drop(columns="duration2"))
+    with pytest.raises(ModelError, match="not fitted"):
+        XGBoostChallenger(SCALING).predict_proba(Xt)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_score_is_the_scaled_pd_and_higher_is_safer(taiwan_xy, taiwan_challenger):
+    _, Xt, _, yt = taiwan_xy
+    p, s = taiwan_challenger.predict_proba(Xt), taiwan_challenger.score(Xt)
+    assert s.dtype.kind == "i"
+    np.testing.assert_array_equal(s, np.rint(SCALING.pd_to_score(p)).astype(int))
+    assert auc(yt, -s) > 0.75
+    assert np.all(np.diff(s[np.argsort(p)]) <= 0)
+
+
+def test_contributions_sum_to_the_log_odds(taiwan_xy, taiwan_challenger):
+    _, Xt, _, _ = taiwan_xy
+    X = Xt.head(500)
+    c = taiwan_challenger.contributions(X)
+    assert list(c.columns) == [*X.columns, "bias"] and c.index.equals(X.index)
+    p = taiwan_challenger.predict_proba(X)
+    np.testing.assert_allclose(c.sum(axis=1).to_numpy(), np.log(p / (1 - p)), atol=1e-4)
+    assert (c["PAY_0"].abs().mean() > c.drop(columns=["PAY_0", "bias"]).abs().mean()).all()
+
+
+def test_feature_importance_is_sorted_and_complete(taiwan_challenger):
+    fi = taiwan_challenger.feature_importance()
+    assert list(fi.columns) == ["feature", "gain", "total_gain", "weight", "cover"]
+    assert sorted(fi["feature"]) == sorted(taiwan_challenger.features_)
+    assert fi["gain"].is_monotonic_decreasing
+    assert fi["feature"].iloc[0] == "PAY_0"
+
+
+# --------------------------------------------------------------------------- HistGradientBoosting
+
+
+def test_hist_gradient_boosting_candidate(taiwan_xy, taiwan_scorecard, taiwan_binner):
+    Xd, Xt, yd, yt = taiwan_xy
+    mono = {"PAY_0": 1, "LIMIT_BAL": -1}
+    h = HistGradientBoostingCandidate(SCALING, monotone=mono).fit(Xd, yd, Xt, yt)
+    a = auc(yt, h.predict_proba(Xt))
+    print(f"taiwan test AUC: hist gradient boosting {a:.4f}")
+    assert a >= auc(yt, taiwan_scorecard.predict_proba(Xt)) - 0.01
+    assert h.best_iteration_ + 1 < 1000  # early stopping on the validation split
+    again = HistGradientBoostingCandidate(SCALING, monotone=mono).fit(Xd, yd, Xt, yt)
+    np.testing.assert_array_equal(again.predict_proba(Xt), h.predict_proba(Xt))
+    sample = Xt.sample(30, random_state=2)
+    for feature, sign in mono.items():
+        grid = np.unique(np.quantile(Xt[feature], np.linspace(0, 1, 31)))
+        assert (np.diff(_grid_pd(h, sample, feature, grid), axis=1) * sign).min() >= -1e-9
+    unseen, missing = Xt.head(300).copy(), Xt.head(300).copy()
+    unseen["EDUCATION"], missing["EDUCATION"] = "99", None
+    np.testing.assert_array_equal(h.predict_proba(unseen), h.predict_proba(missing))
+    np.testing.assert_array_equal(h.score(Xt), np.rint(SCALING.pd_to_score(h.predict_proba(Xt))).astype(int))
