@@ -413,6 +413,26 @@ def _loan_month_key(perf: pl.DataFrame) -> pl.DataFrame:
     ).sort("key")
 
 
+def _dedupe(perf: pl.DataFrame, extra: Sequence[str] = ()) -> pl.LazyFrame:
+    """One row per (loan, month), the worst: highest DPD, then worst status (``extra``
+    columns: their maximum). Sorted by ``key`` (see :func:`_loan_month_key`)."""
+    return (
+        _loan_month_key(perf)
+        .lazy()
+        .group_by("key", maintain_order=True)
+        .agg(
+            pl.col("loan_id").first(),
+            pl.col("snap_m").first(),
+            worst=(pl.col("dpd").cast(pl.Int64) * 4 + pl.col("sev")).max(),
+            *[pl.col(c).max() for c in extra],
+        )
+        .with_columns(
+            dpd=(pl.col("worst") // 4).cast(pl.Int32),
+            sev=(pl.col("worst") % 4).cast(pl.Int8),
+        )
+    )
+
+
 def _bad_row(bd: BadDefinition) -> pl.Expr:
     expr = pl.col("dpd") >= bd.dpd_threshold
     if bd.bad_statuses:
@@ -653,9 +673,12 @@ def history_problems(
         )
 
     joined = perf.join(
-        apps.select(pl.col("application_id").alias("loan_id"), "app_m", "decision"),
+        apps.select(pl.col("application_id").alias("loan_id"), "app_m", "decision").sort(
+            "loan_id"
+        ),
         on="loan_id",
         how="left",
+        maintain_order="left",
     )
     record("unknown_loan", joined.filter(pl.col("decision").is_null()))
     record("rejected_loan", joined.filter(pl.col("decision") == "rejected"))
@@ -891,15 +914,7 @@ def roll_rates(
     n_from = len(buckets)
     # Deduplicate (worst DPD, then worst status), then pair consecutive months.
     rows = (
-        _loan_month_key(perf)
-        .lazy()
-        .group_by("key", maintain_order=True)
-        .agg(worst=(pl.col("dpd").cast(pl.Int64) * 4 + pl.col("sev")).max())
-        .select(
-            "key",
-            dpd=(pl.col("worst") // 4).cast(pl.Int32),
-            sev=(pl.col("worst") % 4).cast(pl.Int8),
-        )
+        _dedupe(perf)
         .with_columns(b=idx)
         .with_columns(nb=pl.col("b").shift(-1), n_key=pl.col("key").shift(-1))
         .filter((pl.col("n_key") == pl.col("key") + 1) & (pl.col("b") < n_from))
@@ -973,7 +988,8 @@ def bucket_to_bad(
     that reach bad (DPD >= dpd_threshold or a bad status) at that MOB or later, still
     within the window.
 
-    MOB is ``months_on_book`` (this table has no application dates). With
+    Duplicate (loan, month) rows count once, as the worst row. MOB is
+    ``months_on_book`` (this table has no application dates). With
     ``mature_only`` (default), only loans whose whole window has been observed by
     ``as_of`` count (application month inferred as snapshot_month - months_on_book),
     so young loans do not dilute the shares. Columns: bucket, accounts, reached_bad,
@@ -987,7 +1003,7 @@ def bucket_to_bad(
     idx, labels = _bucket_expr(buckets)
     labels = labels[:-1]  # paid_off: nothing can follow
     rows = (
-        perf.lazy()
+        _dedupe(perf, ("months_on_book",))
         .with_columns(mob=pl.col("months_on_book").cast(pl.Int32))
         .filter((pl.col("mob") >= 1) & (pl.col("mob") <= W) & (pl.col("snap_m") <= as_of_m))
         .with_columns(b=idx, is_bad=_bad_row(bd))

@@ -534,6 +534,12 @@ def test_bucket_to_bad_only_counts_bads_at_or_after_the_bucket():
     assert got.loc["current", "reached_bad"] == 0  # current from MOB 2 on, never bad again
 
 
+def test_bucket_to_bad_counts_a_duplicated_month_once_as_the_worst_row():
+    h = perf(hist(1, 15, 0, *[15] * 10), [dict(hist(1, 15, 35)[1])])  # MOB 2: 0 and 35
+    got = bucket_to_bad(h, BD).set_index("bucket")["accounts"]
+    assert got["current"] == 0 and got["30-59"] == 1 and got["1-29"] == 1
+
+
 # --------------------------------------------------------------------------- counts by vintage
 def test_outcome_counts_by_vintage_hand_example():
     oc = pd.DataFrame(
