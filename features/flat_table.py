@@ -62,12 +62,15 @@ Per column, in this order (the ``rule`` column of the types table says which app
 * an integer written with a leading zero (``007``, ``01234``) is a **code**: categorical.
 * everything else is **categorical** (values stripped of surrounding blanks).
 
-Numeric results are ``int64`` when every value is a whole number and none is missing,
-``float64`` otherwise (what ``pandas.read_csv`` gives for the same numbers). Categorical
+Numeric results are ``int64`` when every value is a whole number and none is missing
+(also ``5.00E+05``, which ``pandas.read_csv`` would make a float), ``float64`` otherwise.
+Examples of values in a rule are the first distinct values in sorted order, so the types
+table does not depend on the row order. Categorical
 results are text (``str``), a number overridden to categorical is written without a
 trailing ``.0``. An override to numeric reads the values it cannot parse as missing and
 says how many in the rule (none parsing at all is a ConfigError). The types table holds
-no raw values for columns named like PII (name, email, phone, national id, ...).
+no raw values for columns named like PII (name, email, phone, national id, ...) nor for
+a column whose values look like e-mail addresses.
 
 Outcomes (``flat_table_outcomes``)
 ----------------------------------
@@ -333,6 +336,12 @@ def is_pii_name(column: str) -> bool:
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
+def _looks_personal(series: pd.Series, sample: int = 1000) -> bool:
+    """Values that look like e-mail addresses, whatever the column is called."""
+    head = series.dropna().head(sample)
+    return bool(len(head)) and any(isinstance(v, str) and _EMAIL.search(v) for v in head)
+
+
 # --------------------------------------------------------------------------- number text
 
 _CURRENCY_SYMBOLS = "$€£¥₹₽₩₺₪฿"
@@ -485,7 +494,7 @@ def parse_number_text(values: Iterable[str]) -> tuple[dict[str, float] | None, s
         return {}, "all values missing"
     r = _read_numbers(values)
     if r.leading_zeros:
-        return None, f"integers written with leading zeros are codes (e.g. {r.leading_zeros[0]!r})"
+        return None, f"integers written with leading zeros are codes (e.g. {min(r.leading_zeros)!r})"
     if r.problem:
         return None, r.problem
     if r.not_numbers:
@@ -619,8 +628,8 @@ def infer_types(
 
 def _infer_column(col: str, series: pd.Series, override: str | None):
     """(typed series, inferred, rule, example) for one column."""
-    pii = is_pii_name(col)
     raw = _first_valid(series)
+    pii = is_pii_name(col) or _looks_personal(series)
     prefix = f"override {override}; " if override else ""
 
     if pd.api.types.is_bool_dtype(series.dtype):
@@ -668,7 +677,7 @@ def _infer_column(col: str, series: pd.Series, override: str | None):
         rule = reading.rule()
         if reading.not_numbers:
             n_bad = int(text.isin(reading.not_numbers).sum())
-            shown = "" if pii else " (e.g. " + ", ".join(repr(v) for v in reading.not_numbers[:3]) + ")"
+            shown = "" if pii else " (e.g. " + ", ".join(repr(v) for v in sorted(reading.not_numbers)[:3]) + ")"
             rule += f"; {n_bad} value(s) that are not numbers read as missing{shown}"
         if reading.leading_zeros:
             rule += "; leading zeros dropped"
@@ -679,13 +688,13 @@ def _infer_column(col: str, series: pd.Series, override: str | None):
     if reading.problem:
         reason = reading.problem
     elif reading.leading_zeros:
-        reason = "integers written with leading zeros are codes" + ("" if pii else f" (e.g. {reading.leading_zeros[0]!r})")
+        reason = "integers written with leading zeros are codes" + ("" if pii else f" (e.g. {min(reading.leading_zeros)!r})")
     else:
         reason = f"{len(reading.not_numbers)} of {len(distinct)} distinct values are not numbers"
         if len(reading.not_numbers) < len(distinct):
             reason += "; override to numeric to read them as missing"
         if not pii:
-            reason += " (e.g. " + ", ".join(repr(v) for v in reading.not_numbers[:3]) + ")"
+            reason += " (e.g. " + ", ".join(repr(v) for v in sorted(reading.not_numbers)[:3]) + ")"
     return _as_categorical(text), "categorical", "text: " + reason, _example(col, raw)
 
 
@@ -754,7 +763,7 @@ def _target_flags(values: pd.Series, target: str, bad_values: Sequence[Any]) -> 
 
 
 def _shown(values: Sequence[Any], k: int = 10) -> str:
-    vals = [_fmt_number(v) if not isinstance(v, str) else v for v in values]
+    vals = [_fmt_number(v) if not isinstance(v, str) else repr(v) for v in values]
     return "[" + ", ".join(vals[:k]) + (", ..." if len(vals) > k else "") + "]"
 
 

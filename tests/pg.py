@@ -85,7 +85,15 @@ def _pgserver(data_dir: Path, database: str) -> Iterator[str]:
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import pgserver
 
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        try:
+            server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        except BaseException:
+            # e.g. its 10 s start timeout under load: stop what may still be starting
+            if (data_dir / "postmaster.pid").exists():
+                with contextlib.suppress(Exception):
+                    pgserver.pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=data_dir,
+                                    user="pgserver" if _is_root() else None, timeout=60)
+            raise
     try:
         admin = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket dir>
         _create_database(admin, database)
@@ -222,8 +230,25 @@ def _remove(path: Path) -> None:
         time.sleep(0.2)
 
 
+_SHARED: dict = {"stack": None, "url": None, "users": 0}
+
+
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One PostgreSQL server for the test session: its URL (database ``creditpipe``)."""
-    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
-        yield url
+    """One PostgreSQL server for the test session: its URL (database ``creditpipe``).
+
+    Import it into a test module (``from tests.pg import pg_url``) or into conftest.py;
+    modules that import it separately still share the one server.
+    """
+    if _SHARED["url"] is None:
+        stack = contextlib.ExitStack()
+        _SHARED["url"] = stack.enter_context(postgres_server(tmp_path_factory.mktemp("postgres")))
+        _SHARED["stack"] = stack
+    _SHARED["users"] += 1
+    try:
+        yield _SHARED["url"]
+    finally:
+        _SHARED["users"] -= 1
+        if _SHARED["users"] == 0:
+            stack, _SHARED["stack"], _SHARED["url"] = _SHARED["stack"], None, None
+            stack.close()
