@@ -135,7 +135,9 @@ def build_modeling_sample(
         labelled = labelled[labelled["mob_as_of"].fillna(0) >= performance_window]
     labelled = labelled[[id_column, "application_month", "target"]]
     drop = set(never_features) | {id_column, "application_month", "target", "split"}
-    features = [c for c in applications.columns if c not in drop]
+    # dates are never features (a date is when, not who); keys and PII are dropped by name
+    features = [c for c in applications.columns
+                if c not in drop and not pd.api.types.is_datetime64_any_dtype(applications[c])]
     sample = labelled.merge(applications[[id_column, *features]], on=id_column, how="inner", validate="one_to_one")
     sample["target"] = sample["target"].astype(int)
     sample = sample.sort_values(id_column, kind="stable").reset_index(drop=True)
@@ -143,7 +145,9 @@ def build_modeling_sample(
 
 
 def newest_applications(applications: pd.DataFrame, months: int, date_column: str = "application_date") -> pd.DataFrame:
-    """Applications (accepted and rejected) of the newest ``months`` application months."""
+    """Applications (accepted and rejected) of the newest ``months`` application months (all when undated)."""
+    if date_column not in applications.columns:
+        return applications
     month = pd.to_datetime(applications[date_column]).dt.to_period("M")
     keep = month.isin(np.sort(month.unique())[-months:])
     return applications[keep.to_numpy()]

@@ -64,3 +64,45 @@ def run_backtest(candidates: dict, sample: pd.DataFrame, features: list[str], da
     order = {"dev": 0, "test": 1, "oot": 2}
     by_split = pd.DataFrame(split_rows).sort_values(["candidate", "split"], key=lambda s: s.map(order) if s.name == "split" else s)
     return Backtest(by_split=by_split.reset_index(drop=True), by_month=pd.DataFrame(month_rows), predictions=preds)
+
+
+def walk_forward(fit, sample: pd.DataFrame, features: list[str], origins: int = 3,
+                 date_column: str = "application_month") -> pd.DataFrame:
+    """Refit at ``origins`` earlier origins and score the months after each.
+
+    The labelled months are cut at ``origins`` evenly spaced origins before the newest
+    month; at each origin ``fit(X, y)`` (a fresh candidate fitted on every labelled loan
+    before the origin) scores the loans from the origin up to the next origin (the last
+    window runs to the newest month). Returns one row per origin: origin, train rows,
+    scored rows, bads, AUC, Gini, KS.
+    """
+    if date_column not in sample.columns or sample[date_column].isna().all():
+        return pd.DataFrame(columns=["origin", "train_rows", "rows", "bads", "auc", "gini", "ks"])
+    months = np.sort(pd.to_datetime(sample[date_column]).unique())
+    if len(months) < origins + 2:
+        origins = max(len(months) - 2, 0)
+    # origins split the newer half of the history into equal windows
+    start = len(months) // 2
+    cut_idx = np.linspace(start, len(months), origins + 1, dtype=int)[:-1] if origins else []
+    dates = pd.to_datetime(sample[date_column])
+    rows = []
+    for i, idx in enumerate(cut_idx):
+        origin = months[idx]
+        until = months[cut_idx[i + 1]] if i + 1 < len(cut_idx) else None
+        train = sample[dates < origin]
+        scored = sample[(dates >= origin) & ((dates < until) if until is not None else True)]
+        if train["target"].nunique() < 2 or scored["target"].nunique() < 2:
+            continue
+        model = fit(train[features], train["target"].to_numpy())
+        y = scored["target"].to_numpy()
+        rows.append({"origin": pd.Timestamp(origin), "train_rows": len(train), "rows": len(scored), "bads": int(y.sum()),
+                     **_discrimination(y, model.predict_proba(scored[features]))})
+    return pd.DataFrame(rows)
+
+
+def stability_summary(walk: pd.DataFrame) -> pd.DataFrame:
+    """Mean, min and max of AUC and KS over the walk-forward origins."""
+    if walk.empty:
+        return pd.DataFrame(columns=["metric", "mean", "min", "max"])
+    return pd.DataFrame([{"metric": m, "mean": walk[m].mean(), "min": walk[m].min(), "max": walk[m].max()}
+                         for m in ("auc", "ks")])

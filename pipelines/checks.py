@@ -1,10 +1,13 @@
 """Blocking data-contract checks on the input assets (Great Expectations via data_contracts)."""
 
+import json
+
 import dagster as dg
 import pandas as pd
 
-from data_contracts import validate_loan_book
-from pipelines.resources import WorkdirResource
+from data_contracts import ContractReport, validate_flat_table, validate_loan_book
+from pipelines.config import PortfolioConfig, TableSource
+from pipelines.resources import PortfolioResource, WorkdirResource
 
 CONTRACT_SPECS = [
     dg.AssetCheckSpec("contract", asset="applications", blocking=True,
@@ -14,20 +17,54 @@ CONTRACT_SPECS = [
 ]
 
 
+def _overrides(cfg: PortfolioConfig, table: str) -> dict:
+    extra = dict(cfg.contract.overrides.get(table, {}))
+    extra.setdefault("distribution", {})
+    extra["distribution"] = {**extra["distribution"], "severity": cfg.contract.drift_severity}
+    return extra
+
+
+def validate_portfolio(cfg: PortfolioConfig, applications: pd.DataFrame, performance: pd.DataFrame,
+                       workdir: WorkdirResource, run_id: str) -> ContractReport:
+    """Run the portfolio's contracts; Data Docs, summary and quarantine go to the run's directory."""
+    out = workdir.run_dir(run_id) / "contracts"
+    baseline_path = workdir.baseline_path(cfg.portfolio)
+    baseline = json.loads(baseline_path.read_text()) if cfg.contract.baseline and baseline_path.is_file() else None
+    common = dict(baseline=baseline, docs_dir=out / "docs", quarantine_dir=out / "quarantine", run_id=run_id)
+    src = cfg.source
+    if isinstance(src, TableSource):
+        # Validate with the lender's own column names, so messages name them.
+        frame = applications.rename(columns={"application_id": src.id, "application_date": src.date}) if src.id else \
+            applications.drop(columns="application_id").rename(columns={"application_date": src.date})
+        report = validate_flat_table(frame, target=src.target, bad_values=src.bad_values, id=src.id, date=src.date,
+                                     types=src.types, overrides=_overrides(cfg, "flat_table"), **common)
+    else:
+        report = validate_loan_book(applications, performance, as_of=None,
+                                    overrides={t: _overrides(cfg, t) for t in ("applications", "performance")}, **common)
+    if report.success and cfg.contract.baseline:
+        baseline_path.parent.mkdir(parents=True, exist_ok=True)
+        baseline_path.write_text(json.dumps(report.baseline(), indent=1))
+    return report
+
+
 @dg.multi_asset_check(specs=CONTRACT_SPECS, ins={"applications": dg.AssetIn("applications"), "performance": dg.AssetIn("performance")})
-def loan_book_contract(context: dg.AssetCheckExecutionContext, workdir: WorkdirResource,
+def loan_book_contract(context: dg.AssetCheckExecutionContext, portfolio: PortfolioResource, workdir: WorkdirResource,
                        applications: pd.DataFrame, performance: pd.DataFrame):
     """Validate the loan book; an error-severity failure stops everything downstream."""
-    run_dir = workdir.run_dir(context.run.run_id)
-    report = validate_loan_book(applications, performance, docs_dir=run_dir / "contracts", run_id=context.run.run_id)
-    for table in ("applications", "performance"):
-        rows = [r for r in report.results if r.table == table]
+    cfg = portfolio.load()
+    report = validate_portfolio(cfg, applications, performance, workdir, context.run.run_id)
+    for w in report.warnings:
+        context.log.warning(f"contract warning: {w.table}.{w.column}: {w.expectation}: expected {w.expected}, observed {w.observed}")
+    message = report.failure_message() if not report.success else ""
+    if message:
+        context.log.error(message)
+    for asset in ("applications", "performance"):
+        tables = {"applications", "flat_table"} if asset == "applications" else {"performance"}
+        rows = [r for r in report.results if r.table in tables]
         errors = [r for r in rows if not r.success and r.severity == "error"]
-        warnings = [r for r in rows if not r.success and r.severity == "warn"]
-        for w in warnings:
-            context.log.warning(f"contract warning: {w.table}.{w.column}: {w.expectation} expected {w.expected}, observed {w.observed}")
         yield dg.AssetCheckResult(
-            asset_key=table, check_name="contract", passed=not errors, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"evaluated": len(rows), "errors": len(errors), "warnings": len(warnings),
-                      "failures": report.failure_message() if errors else "", "summary_path": str(run_dir / "contracts")},
+            asset_key=asset, check_name="contract", passed=not errors, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"evaluated": len(rows), "errors": len(errors),
+                      "warnings": sum(1 for r in rows if not r.success and r.severity == "warn"),
+                      "failures": message, "data_docs": str(report.data_docs_path or "")},
         )

@@ -2,6 +2,7 @@
 
     creditpipe demo-data --applications N --months M --seed S --warehouse PATH
     creditpipe run [--config FILE] [--workdir DIR]
+    creditpipe score --model models:/NAME@champion --input FILE --output FILE
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def explain_failure(result) -> str:
         ours = _user_error(error)
         if ours:
             return f"stage '{event.step_key}' failed ({ours[0]}): {ours[1]}"
-        return (f"stage '{event.step_key}' failed unexpectedly: {error.cls_name}: {error.message.strip()} "
+        while error.cause is not None:  # the user-code error under Dagster's wrapper
+            error = error.cause
+        return (f"stage '{event.step_key}' failed unexpectedly: {error.cls_name}: {error.message.strip().splitlines()[0][:300]} "
                 "(the Dagster event log has the full traceback)")
     return "the nightly run failed; see the Dagster event log"
 
@@ -73,7 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.definitions import build_definitions
     from pipelines.resources import default_tracking_uri
 
-    load_config(args.config)  # a bad config fails here, before Dagster starts
+    cfg = load_config(args.config)  # a bad config fails here, before Dagster starts
+    oot_label = "oot" if cfg.source.kind == "warehouse" or cfg.source.date else "holdout 2"
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     tracking_uri = default_tracking_uri()
@@ -85,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with instance:
         result = defs.resolve_job_def("nightly").execute_in_process(
             instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+            run_config={"loggers": {"concise": {"config": {"log_level": args.log_level}}}},
         )
         if not result.success:
             return _fail(explain_failure(result))
@@ -114,13 +118,54 @@ def cmd_run(args: argparse.Namespace) -> int:
         nightly run {result.run_id} succeeded in {summary['seconds']} s
           model      {summary['model_name']} version {summary['model_version']}  (champion: version {summary['champion_version']}; {summary['promotion_reason']})
           test       AUC {t['auc']:.4f}  KS {t['ks']:.4f}  Gini {t['gini']:.4f}
-          oot        AUC {o['auc']:.4f}  KS {o['ks']:.4f}  Gini {o['gini']:.4f}  PSI {o['psi']:.4f}
+          {oot_label:<10} AUC {o['auc']:.4f}  KS {o['ks']:.4f}  Gini {o['gini']:.4f}  PSI {o['psi']:.4f}
           monitoring champion score PSI on newest applications {summary['monitoring']['score_psi']:.4f} ({summary['monitoring']['status']})
           report     {summary['report_path']}
           summary    {workdir / 'summary.json'}
           MLflow     {tracking_uri}  (run {summary['mlflow_run_id']})
     """))
     return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from tqdm import tqdm
+
+    from features.errors import ModelError
+    from pipelines.resources import default_tracking_uri
+    from pipelines.scoring import count_rows, score_file
+
+    mlflow.set_tracking_uri(default_tracking_uri())
+    try:
+        info = mlflow.models.get_model_info(args.model)
+        model = mlflow.pyfunc.load_model(args.model)
+    except (MlflowException, OSError) as exc:
+        raise ModelError(f"cannot load model {args.model}: {str(exc).splitlines()[0]}") from None
+    version = _model_version(args.model, info)
+    start = time.perf_counter()
+    with tqdm(total=count_rows(Path(args.input)) if Path(args.input).is_file() else None, unit="rows",
+              desc="scoring", disable=args.quiet) as bar:
+        rows = score_file(model, args.input, args.output, version, chunk_rows=args.chunk_rows, progress=bar)
+    print(f"scored {rows:,} applications with {args.model} (version {version}) into {args.output} "
+          f"in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _model_version(uri: str, info) -> str:
+    """The registry version behind a models:/ URI (alias or number), else the run id."""
+    from mlflow import MlflowClient
+
+    if uri.startswith("models:/"):
+        ref = uri[len("models:/"):]
+        client = MlflowClient()
+        if "@" in ref:
+            name, alias = ref.split("@", 1)
+            return str(client.get_model_version_by_alias(name, alias).version)
+        name, _, version = ref.partition("/")
+        if version.isdigit():
+            return version
+    return str(getattr(info, "run_id", "") or "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=".data/work", help="where summary.json and the run's report go")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("score", help="score a CSV or Parquet file of applications with a registered model")
+    p.add_argument("--model", required=True, help="model URI, e.g. models:/credit-pipeline-demo@champion")
+    p.add_argument("--input", required=True, help="CSV or Parquet of raw application rows")
+    p.add_argument("--output", required=True, help="CSV or Parquet to write (pd, score, grade, reasons, model_version)")
+    p.add_argument("--chunk-rows", type=int, default=200_000)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_score)
     return parser
 
 

@@ -126,6 +126,14 @@ class MonitoringConfig(_Strict):
     recent_months: int = Field(3, ge=1)
 
 
+class ContractConfig(_Strict):
+    """How the data contracts are applied to this portfolio."""
+
+    drift_severity: Literal["warn", "error"] = "warn"  # a distribution shift against the last accepted batch
+    baseline: bool = True  # compare with the last accepted batch (stored under the work directory)
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per contract (applications, performance, flat_table)
+
+
 class MlflowConfig(_Strict):
     experiment: str = "credit-pipeline"
     model_name: str | None = None  # default: credit-pipeline-<portfolio>
@@ -134,6 +142,7 @@ class MlflowConfig(_Strict):
 class PortfolioConfig(_Strict):
     portfolio: str = "demo"
     source: Source
+    contract: ContractConfig = ContractConfig()
     bad_definition: BadDefinitionConfig = BadDefinitionConfig()
     sample: SampleConfig = SampleConfig()
     binning: BinningConfig = BinningConfig()

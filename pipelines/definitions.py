@@ -12,6 +12,7 @@ import dagster as dg
 
 from pipelines.assets import ingest, modeling, outcomes, registry, validation
 from pipelines.checks import loan_book_contract
+from pipelines.logging import concise_console
 from pipelines.resources import resources_for
 
 ASSET_MODULES = [ingest, outcomes, modeling, validation, registry]
@@ -37,6 +38,7 @@ def build_definitions(config_path: str | None = None, workdir: str | None = None
         jobs=[nightly_job],
         schedules=[nightly_schedule],
         resources=resources_for(config_path, workdir or ".data/work", tracking_uri),
+        loggers={"concise": concise_console},
     )
 
 

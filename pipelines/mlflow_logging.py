@@ -65,9 +65,10 @@ def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id:
         info = mlflow.pyfunc.log_model(
             name="model", python_model=CreditScoreModel(pipeline), input_example=example,
             signature=infer_signature(example, pipeline.predict(example)), pip_requirements=_requirements(),
+            metadata={"id_column": pipeline.id_column, "portfolio": cfg.portfolio},
         )
     version = mlflow.register_model(info.model_uri, cfg.model_name,
-                                    tags={"oot_auc": f"{report['metrics']['oot']['auc']:.10f}",
+                                    tags={"oot_auc": repr(float(report["metrics"]["oot"]["auc"])),
                                           "dagster_run_id": dagster_run_id, "mlflow_run_id": run.info.run_id})
     return {"mlflow_run_id": run.info.run_id, "model_version": str(version.version), "model_uri": info.model_uri}
 

@@ -114,6 +114,10 @@ class WorkdirResource(dg.ConfigurableResource):
 
     path: str = ".data/work"
 
+    def baseline_path(self, portfolio: str) -> Path:
+        """The statistics of the portfolio's last accepted batch (for distribution checks)."""
+        return Path(self.path).resolve() / "baselines" / f"{portfolio}.json"
+
     def run_dir(self, run_id: str) -> Path:
         out = Path(self.path).resolve() / run_id
         out.mkdir(parents=True, exist_ok=True)

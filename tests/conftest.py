@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.pg import pg_url  # noqa: F401,E402  (the session's PostgreSQL server, for any test module)
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 CREDITPIPE = [sys.executable, "-m", "pipelines.cli"]

@@ -8,7 +8,16 @@ from features.loan_book import NON_FEATURE_COLUMNS
 from features.sample import SampleDesign, build_modeling_sample, sample_summary
 from features.selection import SelectionRules, select_features
 from models.scorecard import ScoreScaling, WoeLogisticScorecard
+from pipelines.config import PortfolioConfig, TableSource
 from pipelines.resources import PortfolioResource
+
+
+def never_features(cfg: PortfolioConfig) -> list[str]:
+    """Keys, dates, decision results, PII, the target and the config's exclusions."""
+    cols = list(NON_FEATURE_COLUMNS)
+    if isinstance(cfg.source, TableSource):
+        cols += [cfg.source.target, *cfg.source.exclude]
+    return cols
 
 
 @dg.asset(group_name="modeling")
@@ -17,8 +26,9 @@ def modeling_sample(context: dg.AssetExecutionContext, portfolio: PortfolioResou
     """Labelled loans with features as of the application date, PII removed, split dev / test / oot."""
     cfg = portfolio.load()
     sample, features = build_modeling_sample(applications, loan_outcomes["outcomes"], SampleDesign(**cfg.sample.model_dump()),
-                                             never_features=NON_FEATURE_COLUMNS,
-                                             performance_window=cfg.bad_definition.performance_window)
+                                             never_features=never_features(cfg),
+                                             performance_window=None if isinstance(cfg.source, TableSource)
+                                             else cfg.bad_definition.performance_window)
     summary = sample_summary(sample)
     context.log.info("sample design:\n" + summary[summary["application_month"].isna()].to_string(index=False))
     context.add_output_metadata({"rows": len(sample), "features": len(features)})

@@ -4,6 +4,8 @@ import dagster as dg
 import pandas as pd
 
 from features import outcomes as oc
+from features.flat_table import flat_table_outcomes
+from pipelines.config import TableSource
 from pipelines.resources import PortfolioResource
 
 
@@ -12,8 +14,13 @@ def loan_outcomes(context: dg.AssetExecutionContext, portfolio: PortfolioResourc
                   applications: pd.DataFrame, performance: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Outcome per application, vintage curves, roll rates and counts by vintage."""
     cfg = portfolio.load()
+    src = cfg.source
+    if isinstance(src, TableSource):  # a ready target: no history to derive it from
+        outcomes = flat_table_outcomes(applications, src.target, src.bad_values, id="application_id",
+                                       date="application_date" if src.date else None)
+        return _log_counts(context, {"outcomes": outcomes, "counts_by_vintage": oc.outcome_counts_by_vintage(outcomes)})
     bad_definition = cfg.bad_definition.build()
-    outcomes = oc.derive_outcomes(applications, performance, bad_definition, as_of=cfg.source.as_of)
+    outcomes = oc.derive_outcomes(applications, performance, bad_definition, as_of=src.as_of)
     tables = {
         "outcomes": outcomes,
         "counts_by_vintage": oc.outcome_counts_by_vintage(outcomes),
@@ -21,6 +28,10 @@ def loan_outcomes(context: dg.AssetExecutionContext, portfolio: PortfolioResourc
         "roll_rates": oc.roll_rates(performance),
         "bucket_to_bad": oc.bucket_to_bad(performance, bad_definition),
     }
+    return _log_counts(context, tables)
+
+
+def _log_counts(context: dg.AssetExecutionContext, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     counts = tables["outcomes"]["outcome"].value_counts().to_dict()
     context.log.info(f"outcomes: {counts}")
     context.add_output_metadata({k: int(v) for k, v in counts.items()})

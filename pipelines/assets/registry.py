@@ -9,6 +9,7 @@ from models.promotion import decide_promotion
 from models.serving import ScoringPipeline
 from pipelines.mlflow_logging import current_champion, load_champion, log_candidate_run, promote
 from pipelines.resources import MlflowResource, PortfolioResource, WorkdirResource
+from pipelines.scoring import conform_to_schema
 
 
 @dg.asset(group_name="registry")
@@ -17,7 +18,8 @@ def registered_model(context: dg.AssetExecutionContext, portfolio: PortfolioReso
     """Log the run to MLflow, register the model version, and move `champion` if the policy says so."""
     cfg = portfolio.load()
     name = validation_report["candidate"]
-    pipeline = ScoringPipeline(candidates[name], modeling_sample["features"], model_name=cfg.model_name)
+    id_column = "application_id" if cfg.source.kind == "warehouse" else cfg.source.id
+    pipeline = ScoringPipeline(candidates[name], modeling_sample["features"], model_name=cfg.model_name, id_column=id_column)
     example = modeling_sample["sample"].query("split == 'oot'")[modeling_sample["features"]].head(5)
     logged = log_candidate_run(mlflow, cfg, context.run_id, pipeline, example, validation_report)
     champion = current_champion(mlflow, cfg.model_name)
@@ -39,9 +41,10 @@ def monitoring(context: dg.AssetExecutionContext, portfolio: PortfolioResource, 
     """The champion scores the newest applications; score PSI and feature CSI against development."""
     cfg = portfolio.load()
     champion = load_champion(mlflow, cfg.model_name)
-    features = champion.metadata.get_input_schema().input_names()
-    recent = newest_applications(applications, cfg.monitoring.recent_months)
-    dev = modeling_sample["sample"].query("split == 'dev'")
+    schema = champion.metadata.get_input_schema()
+    recent = conform_to_schema(newest_applications(applications, cfg.monitoring.recent_months), schema, "applications")
+    dev = conform_to_schema(modeling_sample["sample"].query("split == 'dev'"), schema, "modeling_sample")
+    features = schema.input_names()
     result = monitor_population(champion.predict(dev[features])["pd"], champion.predict(recent[features])["pd"],
                                 dev[features], recent[features], cfg.monitoring.psi_warn, cfg.monitoring.psi_alert)
     log = context.log.warning if result["status"] != "ok" else context.log.info

@@ -6,6 +6,7 @@ import pandas as pd
 from models.backtest import Backtest, run_backtest
 from models.validation_report import ReportInputs, write_validation_report
 from features.binning import WoeBinner
+from pipelines.config import TableSource
 from pipelines.resources import PortfolioResource, WorkdirResource
 
 
@@ -25,7 +26,11 @@ def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioRes
     cfg = portfolio.load()
     champion = "scorecard"
     selected = feature_selection.loc[feature_selection["selected"], "variable"].tolist()
-    inputs = ReportInputs(
+    notes = []
+    if isinstance(cfg.source, TableSource) and not cfg.source.date:
+        notes.append("The source has no application date, so there is no out-of-time sample: the split labelled "
+                     "'out of time' is a second random stratified holdout, and stability over time is not tested.")
+    inputs = ReportInputs(notes=notes, 
         portfolio=cfg.portfolio, run_label=f"Dagster run {context.run_id}", bad_definition=cfg.bad_definition.model_dump(),
         sample=modeling_sample["sample"], sample_summary=modeling_sample["summary"], outcome_tables=loan_outcomes,
         binning_summary=binning.summary(), binning_tables={v: binning.binning_table(v) for v in selected},
