@@ -52,14 +52,14 @@ def taiwan_scorecard(taiwan_xy, taiwan_binner):
 @pytest.fixture(scope="module")
 def taiwan_challenger(taiwan_xy):
     Xd, Xt, yd, yt = taiwan_xy
-    return XGBoostChallenger(SCALING, search_seconds=300, n_search=6).fit(Xd, yd, Xt, yt)
+    return XGBoostChallenger(SCALING, search_seconds=300, n_search=4).fit(Xd, yd, Xt, yt)
 
 
 @pytest.fixture(scope="module")
 def taiwan_monotone(taiwan_xy, taiwan_binner):
     Xd, Xt, yd, yt = taiwan_xy
     mono = monotone_from_binning(taiwan_binner)
-    return XGBoostChallenger(SCALING, monotone=mono, search_seconds=300, n_search=3).fit(Xd, yd, Xt, yt)
+    return XGBoostChallenger(SCALING, monotone=mono, search_seconds=300, n_search=2).fit(Xd, yd, Xt, yt)
 
 
 @pytest.fixture(scope="module")
@@ -285,3 +285,12 @@ def test_hist_gradient_boosting_candidate(taiwan_xy, taiwan_scorecard, taiwan_bi
     unseen["EDUCATION"], missing["EDUCATION"] = "99", None
     np.testing.assert_array_equal(h.predict_proba(unseen), h.predict_proba(missing))
     np.testing.assert_array_equal(h.score(Xt), np.rint(SCALING.pd_to_score(h.predict_proba(Xt))).astype(int))
+
+
+def test_challenger_survives_pickling(german_xy, german_challenger):
+    import pickle
+
+    _, Xt, _, _ = german_xy
+    back = pickle.loads(pickle.dumps(german_challenger))
+    np.testing.assert_array_equal(back.predict_proba(Xt), german_challenger.predict_proba(Xt))
+    pd.testing.assert_frame_equal(back.contributions(Xt.head(20)), german_challenger.contributions(Xt.head(20)))
