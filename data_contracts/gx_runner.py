@@ -14,6 +14,7 @@ not escape values: a category value ``<script>`` would otherwise run in the brow
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import logging
@@ -84,6 +85,24 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
+@contextlib.contextmanager
+def _no_batch_fingerprint():
+    """Skip GX's batch fingerprint while validating: an md5 over the whole frame, kept only
+    as a batch marker, that costs about half a second per column of 24M rows.  GX skips it
+    itself for frames above ``HASH_THRESHOLD`` bytes; we set that threshold to 0."""
+    from great_expectations.execution_engine import pandas_execution_engine as pee
+
+    old = getattr(pee, "HASH_THRESHOLD", None)
+    if old is None:  # a GX without the knob: fingerprints stay
+        yield
+        return
+    pee.HASH_THRESHOLD = 0
+    try:
+        yield
+    finally:
+        pee.HASH_THRESHOLD = old
+
+
 class GxSession:
     """One ephemeral GX context for one validation run (one or more tables)."""
 
@@ -115,32 +134,55 @@ class GxSession:
         self.run_identifier = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
         self._keys: dict[str, Any] = {}
         self._results: dict[str, ExpectationSuiteValidationResult] = {}
+        self._merged: dict[str, list[ExpectationValidationResult]] = {}
 
     def validate(
-        self, table: str, frame: pd.DataFrame, expectations: list, meta: dict, partial_count: int = 5
-    ) -> dict[str, ExpectationValidationResult]:
-        """Run the expectations on ``frame``; return the GX results keyed by expectation id."""
-        suite = self.context.suites.add(gx.ExpectationSuite(name=table, meta=_plain(meta)))
-        for e in expectations:
-            suite.add_expectation(e)
-        asset = self.datasource.add_dataframe_asset(table)
-        batch = asset.add_batch_definition_whole_dataframe(f"{table}_whole")
+        self, table: str, groups: list[tuple[pd.DataFrame, list]], meta: dict, partial_count: int = 5
+    ) -> list[list[ExpectationValidationResult | None]]:
+        """Run each group of expectations on its frame; return the GX results per group, in
+        order.  The first group holds the table-level expectations (whole frame); the
+        others one column (or column set) each, on a frame of just those columns: GX's
+        pandas engine filters the whole batch frame for every column-map metric, so narrow
+        frames make it scale with rows x expectations instead of rows x columns x
+        expectations.  The groups' results are merged into one validation result per
+        table for the Data Docs (:meth:`finish_table`)."""
+        out: list[list[ExpectationValidationResult | None]] = []
+        extra_keys = []
+        with _no_batch_fingerprint():
+            for i, (frame, expectations) in enumerate(groups):
+                out.append(self._validate_group(table, i, frame, expectations, meta, partial_count, extra_keys))
+        for k in extra_keys:  # the Data Docs show one merged result per table
+            self.context.validation_results_store.remove_key(k)
+        return out
+
+    def _validate_group(self, table: str, i: int, frame: pd.DataFrame, expectations: list, meta: dict,
+                        partial_count: int, extra_keys: list) -> list[ExpectationValidationResult | None]:
+        name = table if i == 0 else f"{table}__{i}"
+        # built whole, then added once: adding expectations one by one to a stored suite
+        # re-serialises the suite every time (quadratic)
+        suite = self.context.suites.add(
+            gx.ExpectationSuite(name=name, expectations=list(expectations), meta=_plain(meta))
+        )
+        asset = self.datasource.add_dataframe_asset(name)
+        batch = asset.add_batch_definition_whole_dataframe(f"{name}_whole")
         vd = self.context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{table}_contract", data=batch, suite=suite)
+            gx.ValidationDefinition(name=f"{name}_contract", data=batch, suite=suite)
         )
         result = vd.run(
             batch_parameters={"dataframe": frame},
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": partial_count,
-                "include_unexpected_rows": False,
-            },
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": partial_count},
             run_id=self.run_identifier,
         )
-        keys = [k for k in self.context.validation_results_store.list_keys() if k.expectation_suite_identifier.name == table]
-        self._keys[table] = keys[-1] if keys else None
-        self._results[table] = result
-        return {r.expectation_config.id: r for r in result.results}
+        keys = [k for k in self.context.validation_results_store.list_keys() if k.expectation_suite_identifier.name == name]
+        if i == 0:
+            self._keys[table] = keys[-1] if keys else None
+            self._results[table] = result
+            self._merged[table] = list(result.results)
+        else:
+            extra_keys += keys
+            self._merged[table] += list(result.results)
+        by_id = {r.expectation_config.id: r for r in result.results}
+        return [by_id.get(e.id) for e in suite.expectations]
 
     def finish_table(self, table: str, extra: list[dict], success: bool, meta: dict) -> None:
         """Add the checks evaluated outside GX to the table's stored validation result,
@@ -150,7 +192,7 @@ class GxSession:
         if result is None or key is None or self.docs_dir is None:
             return
         rows: list[ExpectationValidationResult] = []
-        for r in result.results:
+        for r in self._merged.get(table, result.results):
             cfg = r.expectation_config
             rows.append(
                 ExpectationValidationResult(

@@ -53,6 +53,7 @@ class ContractReport:
     data_docs_path: Path | None = None
     summary_path: Path | None = None
     quarantine_paths: dict[str, Path] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for benchmarks
 
     # -- verdict ----------------------------------------------------------------------
     @property

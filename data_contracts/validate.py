@@ -19,6 +19,7 @@ import datetime as dt
 import html
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -66,6 +67,7 @@ class Check:
     pii: bool = False
     null_check: bool = False
     show_values: bool = True  # quote unexpected values in `observed` (never for PII)
+    cols: tuple[str, ...] | None = None  # the columns a GX check reads (None: table-level)
 
 
 def _e(text: Any) -> str:
@@ -107,6 +109,7 @@ class TableRun:
         self.failing: list[tuple[str, np.ndarray]] = []
         self.stats: dict[str, Any] = {}
         self.docs_extra: list[dict] = []
+        self.timings: dict[str, float] = {}
 
     # -- helpers ---------------------------------------------------------------------
     def has(self, col: str) -> bool:
@@ -161,7 +164,7 @@ class TableRun:
         s = self.work[col]
         self.checks.append(Check(
             col, "expect_column_values_to_not_be_null", severity, name_override or "no null values",
-            gx=gxe.ExpectColumnValuesToNotBeNull(column=self.gx_name(col)),
+            gx=gxe.ExpectColumnValuesToNotBeNull(column=self.gx_name(col)), cols=(col,),
             mask_fn=lambda: s.isna().to_numpy(), pii=pii, null_check=True,
         ))
 
@@ -169,7 +172,7 @@ class TableRun:
         s = self.work[col]
         self.checks.append(Check(
             col, "expect_column_values_to_be_unique", severity, "unique values (no duplicates)",
-            gx=gxe.ExpectColumnValuesToBeUnique(column=self.gx_name(col)),
+            gx=gxe.ExpectColumnValuesToBeUnique(column=self.gx_name(col)), cols=(col,),
             mask_fn=lambda: (s.notna() & s.duplicated(keep=False)).to_numpy(),
         ))
 
@@ -204,14 +207,14 @@ class TableRun:
             return (m & bad).to_numpy(dtype=bool, na_value=False)
 
         self.checks.append(Check(col, "expect_column_values_to_be_between", severity, what,
-                                 gx=gxe.ExpectColumnValuesToBeBetween(**kwargs), mask_fn=mask))
+                                 gx=gxe.ExpectColumnValuesToBeBetween(**kwargs), mask_fn=mask, cols=(col,)))
 
     def add_in_set(self, col: str, severity: str, values: list, what: str | None = None) -> None:
         s = self.work[col]
         shown = ", ".join(_e(repr(v)) for v in values)
         self.checks.append(Check(
             col, "expect_column_values_to_be_in_set", severity, what or f"values in {{{shown}}}",
-            gx=gxe.ExpectColumnValuesToBeInSet(column=self.gx_name(col), value_set=list(values)),
+            gx=gxe.ExpectColumnValuesToBeInSet(column=self.gx_name(col), value_set=list(values)), cols=(col,),
             mask_fn=lambda: (s.notna() & ~s.isin(list(values))).to_numpy(dtype=bool, na_value=False),
         ))
 
@@ -219,7 +222,7 @@ class TableRun:
         s = self.work[col]
         self.checks.append(Check(
             col, "expect_column_values_to_not_be_in_set", severity, "finite values (no +/-inf)",
-            gx=gxe.ExpectColumnValuesToNotBeInSet(column=self.gx_name(col), value_set=[math.inf, -math.inf]),
+            gx=gxe.ExpectColumnValuesToNotBeInSet(column=self.gx_name(col), value_set=[math.inf, -math.inf]), cols=(col,),
             mask_fn=lambda: np.isinf(s.to_numpy(dtype="float64", na_value=np.nan)),
         ))
 
@@ -227,7 +230,7 @@ class TableRun:
         self.checks.append(Check(
             col, "expect_column_proportion_of_non_null_values_to_be_between", severity,
             "at least one non-null value (column not entirely null)",
-            gx=gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column=self.gx_name(col), min_value=0, strict_min=True),
+            gx=gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column=self.gx_name(col), min_value=0, strict_min=True), cols=(col,),
         ))
 
     def add_row_count(self, severity: str, lo: int, hi: int | None) -> None:
@@ -275,12 +278,9 @@ class TableRun:
             if kind == "numeric" and _finite(base.get("mean")):
                 m0 = float(base["mean"])
                 allowed = dist.mean_tolerance * abs(m0) if abs(m0) > 1e-12 else dist.mean_tolerance
-                self.checks.append(Check(
-                    col, "expect_column_mean_to_be_between", sev,
-                    f"mean within {_num(dist.mean_tolerance * 100)}% of the last accepted batch's {_num(m0)} "
-                    f"([{_num(m0 - allowed)}, {_num(m0 + allowed)}])",
-                    gx=gxe.ExpectColumnMeanToBeBetween(column=self.gx_name(col), min_value=m0 - allowed, max_value=m0 + allowed),
-                ))
+                # numpy, not GX: GX's column.mean scans every value in Python looking for
+                # Decimals (about a second per million values)
+                self.checks.append(self._mean_check(col, m0, allowed, dist.mean_tolerance, sev))
             if nullable.get(col, True) and _finite(base.get("null_rate")):
                 r0 = float(base["null_rate"])
                 tol = dist.null_rate_tolerance
@@ -288,10 +288,27 @@ class TableRun:
                 self.checks.append(Check(
                     col, "expect_column_proportion_of_non_null_values_to_be_between", sev,
                     f"null rate within {_num(tol)} of the last accepted batch's {r0:.4f} (non-null share in [{lo:.4f}, {hi:.4f}])",
-                    gx=gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column=self.gx_name(col), min_value=lo, max_value=hi),
+                    gx=gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(column=self.gx_name(col), min_value=lo, max_value=hi), cols=(col,),
                 ))
             if kind == "categorical" and isinstance(base.get("shares"), Mapping) and base["shares"]:
                 self.checks.append(self._share_check(col, {str(k): float(v) for k, v in base["shares"].items()}, dist.share_tolerance, sev))
+
+    def _mean_check(self, col: str, m0: float, allowed: float, tol: float, sev: str) -> Check:
+        s = self.work[col]
+        lo, hi = m0 - allowed, m0 + allowed
+
+        def run() -> Outcome:
+            vals = s.to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                m = float(np.nanmean(vals)) if np.isfinite(vals).any() or np.isinf(vals).any() else math.nan
+            if math.isnan(m):
+                return Outcome(False, "no value (all null)", 0, None, self.n)
+            ratio = f", {m / m0:.3g}x the baseline" if m0 else ""
+            return Outcome(lo <= m <= hi, f"mean {m:.6g}{ratio}", 0, None, self.n)
+
+        return Check(col, "expect_column_mean_to_be_between", sev,
+                     f"mean within {_num(tol * 100)}% of the last accepted batch's {_num(m0)} "
+                     f"([{_num(lo)}, {_num(hi)}])", own=run, engine="pandas")
 
     def _share_check(self, col: str, base: dict[str, float], tol: float, sev: str) -> Check:
         s = self.work[col]
@@ -311,32 +328,78 @@ class TableRun:
                      f"each category's share within {_num(tol)} of the last accepted batch", own=run, engine="pandas")
 
     # -- running ---------------------------------------------------------------------
-    def gx_frame(self, mask_columns: Iterable[str]) -> pd.DataFrame:
-        frame = self.work.copy(deep=False)
-        for c in mask_columns:
-            if c in frame.columns:
-                notna = frame[c].notna().to_numpy()
-                frame[c] = pd.Series(np.where(notna, REDACTED, None), index=frame.index, dtype=object)
-        rename = {c: self.gx_name(c) for c in frame.columns if self.gx_name(c) != c}
-        return frame.rename(columns=rename) if rename else frame
+    def gx_series(self, col: str, masked: bool) -> pd.Series:
+        """A column as GX sees it: PII (and unknown) values replaced by a placeholder, nulls
+        kept; integers as int64 (float64 when nullable), dates as datetime64[ns] -- the
+        dtypes GX's pandas engine compares vectorised instead of value by value."""
+        s = self.work[col]
+        if masked:
+            return pd.Series(np.where(s.notna().to_numpy(), REDACTED, None), dtype=object)
+        dtype = s.dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            return s
+        if pd.api.types.is_integer_dtype(dtype):
+            if s.hasnans:
+                return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan))
+            return s.astype("int64")
+        if pd.api.types.is_float_dtype(dtype) and dtype != np.float64:
+            return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan))
+        if pd.api.types.is_datetime64_any_dtype(dtype) and dtype != np.dtype("datetime64[ns]"):
+            try:
+                return s.astype("datetime64[ns]")
+            except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+                return s  # outside the ns range: GX compares value by value
+        return s
 
-    def run(self, session: GxSession, gx_frame: pd.DataFrame, partial_count: int) -> None:
+    def run(self, session: GxSession, masked: Iterable[str], partial_count: int) -> None:
+        masked = set(masked)
         gx_checks = [c for c in self.checks if c.gx is not None]
         for c in gx_checks:
             c.gx.severity = GX_SEVERITY[c.severity]
             c.gx.meta = {"severity": c.severity, "contract_version": self.version}
             c.gx.description = f"[{c.severity}] " + c.expected
-        by_id = session.validate(
-            self.table, gx_frame, [c.gx for c in gx_checks],
+        # group 0: table-level checks on the whole frame; then one narrow frame per column set
+        groups: dict[tuple | None, list[Check]] = {None: []}
+        for c in gx_checks:
+            groups.setdefault(c.cols, []).append(c)
+        series: dict[str, pd.Series] = {}
+
+        def col(name: str) -> pd.Series:
+            if name not in series:
+                series[name] = self.gx_series(name, name in masked)
+            return series[name]
+
+        # the whole frame (for column names and row count), PII masked, without copying
+        table_frame = self.work.copy(deep=False)
+        for c in masked:
+            if c in table_frame.columns:
+                table_frame[c] = col(c).to_numpy()
+        table_frame = table_frame.rename(columns={c: self.gx_name(c) for c in table_frame.columns if self.gx_name(c) != c})
+        frames = []
+        for cols, checks in groups.items():
+            if cols is None:
+                frames.append((table_frame, checks))
+            elif len(cols) == 1:
+                frames.append((col(cols[0]).to_frame(self.gx_name(cols[0])), checks))
+            else:
+                frames.append((pd.concat({self.gx_name(c): col(c) for c in cols}, axis=1), checks))
+        t0 = time.perf_counter()
+        results = session.validate(
+            self.table, [(f, [c.gx for c in checks]) for f, checks in frames],
             meta={"contract": self.table, "contract_version": self.version}, partial_count=partial_count,
-        ) if gx_checks else {}
+        ) if gx_checks else []
+        self.timings["gx"] = time.perf_counter() - t0
+        by_check = {id(c): r for (_, checks), rs in zip(frames, results) for c, r in zip(checks, rs)}
         for c in self.checks:
+            t0 = time.perf_counter()
             if c.gx is not None:
-                out = _from_gx(c, by_id.get(c.gx.id), self.n)
+                out = _from_gx(c, by_check.get(id(c)), self.n)
                 if not out.success and out.unexpected_count and c.mask_fn is not None:
                     out.mask = c.mask_fn()
+                    self.timings["failing-row keys (pandas)"] = self.timings.get("failing-row keys (pandas)", 0.0) + time.perf_counter() - t0
             else:
                 out = c.own()
+                self.timings[c.engine] = self.timings.get(c.engine, 0.0) + time.perf_counter() - t0
                 self.docs_extra.append({
                     "expectation": c.expectation, "column": c.column, "engine": c.engine, "severity": c.severity,
                     "description": _e(f"[{c.severity}] ") + c.expected, "observed": out.observed,
@@ -547,7 +610,7 @@ def compile_table(run: TableRun, contract: TableContract, as_of: pd.Timestamp, b
             ", ".join(key), "expect_compound_columns_to_be_unique", contract.severity(key[0], "unique"),
             "one row per " + " per ".join(key) + " (no duplicate keys)",
             gx=gxe.ExpectCompoundColumnsToBeUnique(column_list=[run.gx_name(k) for k in key]),
-            mask_fn=lambda: frame.duplicated(subset=key, keep=False).to_numpy(), show_values=False,
+            mask_fn=lambda: frame.duplicated(subset=key, keep=False).to_numpy(), show_values=False, cols=tuple(key),
         ))
 
     for rule in contract.rules:
@@ -576,11 +639,11 @@ def _rule_check(run: TableRun, rule: Any, needs: list[str]) -> Check:
     def run_rule() -> Outcome:
         con = duckdb.connect()
         try:
-            frame = run.work[needs]
+            frame = run.work[needs].assign(__row=np.arange(run.n, dtype=np.int64))
             con.register("t", frame)
             try:
                 rows = con.execute(
-                    f"SELECT row_number() OVER () - 1 AS r, NOT coalesce(({rule.sql}), true) AS bad FROM t"
+                    f"SELECT __row AS r, true AS bad FROM t WHERE NOT coalesce(({rule.sql}), true)"
                 ).fetchnumpy()
             except duckdb.Error as exc:
                 raise ConfigError(f"{run.table} contract rule {rule.name!r}: its sql does not run: {exc}") from None
@@ -621,7 +684,7 @@ def compile_relations(perf: TableRun, apps: TableRun | None, contract: TableCont
         con = duckdb.connect()
         try:
             pcols = [c for c in ("loan_id", "snapshot_month", "months_on_book") if p_ok[c]]
-            con.register("perf", perf.work[pcols])
+            con.register("perf", perf.work[pcols].assign(__row=np.arange(perf.n, dtype=np.int64)))
             flags = []
             joined = any(n != "contiguous_history" for n in todo)
             if joined:
@@ -641,16 +704,18 @@ def compile_relations(perf: TableRun, apps: TableRun | None, contract: TableCont
             if "months_on_book_consistent" in todo:
                 flags.append("coalesce(p.months_on_book <> datediff('month', date_trunc('month', a.application_date), p.snapshot_month), false) AS mob_bad")
             if "contiguous_history" in todo:
+                # count(*), not count(DISTINCT): twice as fast; a duplicated month that hides
+                # a gap is itself an error of the compound-key check
                 con.execute(
                     "CREATE TEMP TABLE gaps AS SELECT loan_id FROM perf WHERE loan_id IS NOT NULL AND months_on_book IS NOT NULL "
-                    "GROUP BY loan_id HAVING max(months_on_book) - min(months_on_book) + 1 > count(DISTINCT months_on_book)"
+                    "GROUP BY loan_id HAVING max(months_on_book) - min(months_on_book) + 1 > count(*)"
                 )
                 flags.append("(p.loan_id IN (SELECT loan_id FROM gaps)) AS gap")
             names = [f.rsplit(" AS ", 1)[1] for f in flags]
             join = " LEFT JOIN a ON p.loan_id = a.application_id" if joined else ""
             sql = (
                 f"SELECT * FROM (SELECT p.__row AS r, {', '.join(flags)} FROM "
-                f"(SELECT row_number() OVER () - 1 AS __row, * FROM perf) p{join} WHERE p.loan_id IS NOT NULL) "
+                f"perf p{join} WHERE p.loan_id IS NOT NULL) "
                 f"WHERE {' OR '.join(names)}"
             )
             got = con.execute(sql).fetchnumpy()
@@ -847,7 +912,7 @@ def _finish(
 ) -> ContractReport:
     for r in runs:
         mask_cols = list(r.pii) + [c for c in r.work.columns if r.keep_columns is not None and c not in r.keep_columns and c not in r.pii]
-        r.run(session, r.gx_frame(mask_cols), partial_count)
+        r.run(session, mask_cols, partial_count)
     report = ContractReport(
         results=[x for r in runs for x in r.results],
         run_id=run_id,
@@ -856,14 +921,19 @@ def _finish(
         row_counts={r.table: r.n for r in runs},
         pii_columns={r.table: list(r.pii) for r in runs},
         stats={r.table: r.stats for r in runs},
+        timings={f"{r.table}: {k}": v for r in runs for k, v in r.timings.items()},
     )
+    t0 = time.perf_counter()
     if quarantine_dir is not None:
         qdir = Path(quarantine_dir) / run_id
         for r in runs:
             path = r.write_quarantine(qdir, r.pii)
             if path is not None:
                 report.quarantine_paths[r.table] = path
+    if report.quarantine_paths:
+        report.timings["quarantine files"] = time.perf_counter() - t0
     if docs_dir is not None:
+        t0 = time.perf_counter()
         docs = Path(docs_dir)
         docs.mkdir(parents=True, exist_ok=True)
         for r in runs:
@@ -872,6 +942,7 @@ def _finish(
                                  meta={"run_id": run_id, "as_of": str(as_of.date()), "contract_version": r.version})
         report.data_docs_path = session.build_docs()
         report.summary_path = docs / "summary.json"
+        report.timings["data docs + summary"] = time.perf_counter() - t0
         report.summary_path.write_text(json.dumps(report.summary(), indent=2), encoding="utf-8")
     return report
 
@@ -911,8 +982,10 @@ def validate_loan_book(
     base = _load_baseline(baseline)
     apps = TableRun(ca.table, ca.version, applications, key_examples)
     perf = TableRun(cp.table, cp.version, performance, key_examples)
-    compile_table(apps, ca, as_of_ts, base)
-    compile_table(perf, cp, as_of_ts, base)
+    for run, contract in ((apps, ca), (perf, cp)):
+        t0 = time.perf_counter()
+        compile_table(run, contract, as_of_ts, base)
+        run.timings["types + compile"] = time.perf_counter() - t0
     compile_relations(perf, apps, cp)
     session = GxSession(run_id, Path(docs_dir) if docs_dir is not None else None)
     return _finish([apps, perf], session, run_id=run_id, as_of=as_of_ts, docs_dir=docs_dir,
@@ -956,8 +1029,10 @@ def validate_flat_table(
     as_of_ts = _as_of(as_of)
     base = _load_baseline(baseline)
     run = TableRun(c.table, c.version, df, key_examples)
+    t0 = time.perf_counter()
     compile_flat(run, c, target=target, bad_values=bad, allowed_values=allowed_values, id=id, date=date,
                  types=dict(types or {}), pii=list(pii), as_of=as_of_ts, baseline=base)
+    run.timings["types + compile"] = time.perf_counter() - t0
     session = GxSession(run_id, Path(docs_dir) if docs_dir is not None else None)
     return _finish([run], session, run_id=run_id, as_of=as_of_ts, docs_dir=docs_dir,
                    quarantine_dir=quarantine_dir, partial_count=key_examples)
