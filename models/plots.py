@@ -99,3 +99,29 @@ def bar_plot(labels, values, title: str, ylabel: str, line: tuple[list, str] | N
         ax2.plot([str(v) for v in labels], line[0], color="#e45756", marker="o")
         ax2.set_ylabel(line[1])
     return _png(fig)
+
+
+def calibration_plot(table: pd.DataFrame, title: str) -> bytes:
+    """Predicted (mean PD) vs observed default rate per grade, log scale."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.plot(table["grade"], table["mean_pd"], marker="o", label="predicted (mean PD)")
+    ax.plot(table["grade"], table["observed_dr"], marker="s", ls="--", label="observed default rate")
+    ax.set_yscale("log")
+    ax.set(xlabel="grade (1 = safest)", ylabel="default rate", title=title)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def binning_plot(table: pd.DataFrame, name: str) -> bytes:
+    """Share of loans (bars) and bad rate (line) per bin."""
+    t = table[table["count"] > 0]
+    return bar_plot([str(b)[:18] for b in t["bin"]], t["share"], f"{name}: share and bad rate by bin", "share",
+                    (list(t["bad_rate"]), "bad rate"))
+
+
+def hbar_plot(labels, values, title: str, xlabel: str) -> bytes:
+    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.28 * len(labels) + 1)))
+    ax.barh([str(v) for v in labels][::-1], list(values)[::-1], color="#4c78a8")
+    ax.set(title=title, xlabel=xlabel)
+    ax.tick_params(axis="y", labelsize=8)
+    return _png(fig)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import mlflow.pyfunc
-import numpy as np
 import pandas as pd
 
 from features.errors import ModelError
 
 
 class ScoringPipeline:
-    """Raw application rows → PD and score, with the transforms of training.
+    """Raw application rows → PD, score, grade and reason codes, with the transforms of training.
 
     Only ``feature_columns`` are read (so PII and other extra columns never reach the
     model); the id column, if named, is carried to the output; row order is kept.
@@ -42,11 +41,9 @@ class ScoringPipeline:
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         X = self.input_frame(frame)
-        out = pd.DataFrame(index=frame.index)
+        out = self.model.decide(X)
         if self.id_column and self.id_column in frame.columns:
-            out[self.id_column] = frame[self.id_column]
-        out["pd"] = np.asarray(self.model.predict_proba(X), dtype=float)
-        out["score"] = np.asarray(self.model.score(X)).astype(int)
+            out.insert(0, self.id_column, frame[self.id_column].to_numpy())
         return out.reset_index(drop=True)
 
 

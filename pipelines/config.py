@@ -105,8 +105,31 @@ class ScorecardConfig(_Strict):
     max_iter: int = Field(1000, ge=10)
 
 
+class XGBoostConfig(_Strict):
+    enabled: bool = True
+    search_seconds: float = Field(300.0, ge=0)  # time box of the search (a safety net: hitting it costs determinism)
+    n_search: int = Field(6, ge=1)
+    # monotone constraints: "requested" = from the fitted WOE trend of every variable the modeler gave a
+    # binning.monotonic_trends entry; "binning" = of every monotone numeric variable; "none"; or per feature +1/-1
+    monotone: Literal["requested", "binning", "none"] | dict[str, Literal[-1, 1]] = "requested"
+    params: dict[str, Any] = Field(default_factory=dict)  # fixed XGBoost parameters (override the search)
+
+
+class HistGradientBoostingConfig(_Strict):
+    enabled: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class ModelsConfig(_Strict):
     scorecard: ScorecardConfig = ScorecardConfig()
+    xgboost: XGBoostConfig = XGBoostConfig()
+    hist_gradient_boosting: HistGradientBoostingConfig = HistGradientBoostingConfig()
+    calibration: Literal["platt", "isotonic"] = "platt"
+    grades: int = Field(10, ge=2, le=30)
+    reason_codes: int = Field(4, ge=1, le=10)
+    labels: dict[str, str] = Field(default_factory=dict)  # feature → plain words for reason codes
+    choose_by: Literal["test_auc", "scorecard"] = "test_auc"  # which candidate is registered
+    walk_forward_origins: int = Field(3, ge=0, le=24)
 
 
 class ScalingConfig(_Strict):

@@ -49,28 +49,33 @@ def _requirements() -> list[str]:
     return reqs
 
 
-def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: str, pipeline: ScoringPipeline,
-                      example: pd.DataFrame, report: dict) -> dict:
-    """Log params, metrics, the report and the pyfunc model; register a new model version."""
+def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: str, pipelines: dict[str, ScoringPipeline],
+                      chosen: str, example: pd.DataFrame, report: dict) -> dict:
+    """Log params, metrics, the report, the contract results and every candidate as a pyfunc model;
+    register the chosen candidate as a new model version."""
     res.client()  # sets the tracking URI
-    example = pipeline.input_frame(example)
     experiment_id = res.experiment_id(cfg.mlflow.experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}",
-                          tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio,
-                                "candidate": report["candidate"]}) as run:
+                          tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "candidate": chosen}) as run:
         mlflow.log_params(config_params(cfg))
         mlflow.log_metrics({f"{split}_{k}": float(v) for split, m in report["metrics"].items()
-                            for k, v in m.items() if v is not None})
+                            for k, v in m.items() if isinstance(v, (int, float)) and v is not None})
         mlflow.log_artifacts(report["report_dir"], artifact_path="report")
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=CreditScoreModel(pipeline), input_example=example,
-            signature=infer_signature(example, pipeline.predict(example)), pip_requirements=_requirements(),
-            metadata={"id_column": pipeline.id_column, "portfolio": cfg.portfolio},
-        )
-    version = mlflow.register_model(info.model_uri, cfg.model_name,
-                                    tags={"oot_auc": repr(float(report["metrics"]["oot"]["auc"])),
+        if Path(report["contracts_dir"]).is_dir():
+            mlflow.log_artifacts(report["contracts_dir"], artifact_path="contracts")
+        infos = {}
+        for name, pipeline in pipelines.items():
+            X = pipeline.input_frame(example)
+            infos[name] = mlflow.pyfunc.log_model(
+                name=f"model_{name}", python_model=CreditScoreModel(pipeline), input_example=X,
+                signature=infer_signature(X, pipeline.predict(X)), pip_requirements=_requirements(),
+                metadata={"id_column": pipeline.id_column, "portfolio": cfg.portfolio, "candidate": name},
+            )
+    version = mlflow.register_model(infos[chosen].model_uri, cfg.model_name,
+                                    tags={"oot_auc": repr(float(report["metrics"]["oot"]["auc"])), "candidate": chosen,
                                           "dagster_run_id": dagster_run_id, "mlflow_run_id": run.info.run_id})
-    return {"mlflow_run_id": run.info.run_id, "model_version": str(version.version), "model_uri": info.model_uri}
+    return {"mlflow_run_id": run.info.run_id, "model_version": str(version.version), "model_uri": infos[chosen].model_uri,
+            "candidate": chosen}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ from features.binning import BinningSpec, WoeBinner
 from features.loan_book import NON_FEATURE_COLUMNS
 from features.sample import SampleDesign, build_modeling_sample, sample_summary
 from features.selection import SelectionRules, select_features
-from models.scorecard import ScoreScaling, WoeLogisticScorecard
+from models.candidate import CreditModel
+from models.scorecard import WoeLogisticScorecard
+from pipelines.estimators import build_estimators
 from pipelines.config import PortfolioConfig, TableSource
 from pipelines.resources import PortfolioResource
 
@@ -60,13 +62,20 @@ def feature_selection(context: dg.AssetExecutionContext, portfolio: PortfolioRes
 
 @dg.asset(group_name="modeling")
 def candidates(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: dict,
-               binning: WoeBinner, feature_selection: pd.DataFrame) -> dict:
-    """Candidate models fitted on the development split."""
+               binning: WoeBinner, feature_selection: pd.DataFrame) -> dict[str, CreditModel]:
+    """Candidate models fitted on development (early stopping on test), calibrated, with a master scale."""
     cfg = portfolio.load()
-    dev = modeling_sample["sample"].query("split == 'dev'")
+    sample, features = modeling_sample["sample"], modeling_sample["features"]
+    dev, test = sample.query("split == 'dev'"), sample.query("split == 'test'")
     selected = feature_selection.loc[feature_selection["selected"], "variable"].tolist()
-    scorecard = WoeLogisticScorecard(binning, selected, ScoreScaling(**cfg.scaling.model_dump()),
-                                     C=cfg.models.scorecard.C, max_iter=cfg.models.scorecard.max_iter)
-    scorecard.fit(dev[modeling_sample["features"]], dev["target"])
-    context.log.info(f"scorecard fitted on {len(dev)} loans with {len(selected)} variables")
-    return {"scorecard": scorecard}
+    fitted = {}
+    for name, estimator in build_estimators(cfg, binning, selected).items():
+        context.log.info(f"fitting candidate {name}")
+        if isinstance(estimator, WoeLogisticScorecard):
+            estimator.fit(dev[features], dev["target"])
+        else:
+            estimator.fit(dev[features], dev["target"], test[features], test["target"])
+        m = cfg.models
+        fitted[name] = CreditModel(name, estimator, m.calibration, m.grades, m.reason_codes, m.labels).fit_calibration(
+            dev[features], dev["target"])
+    return fitted

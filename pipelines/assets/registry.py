@@ -17,11 +17,12 @@ def registered_model(context: dg.AssetExecutionContext, portfolio: PortfolioReso
                      modeling_sample: dict, candidates: dict, validation_report: dict) -> dict:
     """Log the run to MLflow, register the model version, and move `champion` if the policy says so."""
     cfg = portfolio.load()
-    name = validation_report["candidate"]
     id_column = "application_id" if cfg.source.kind == "warehouse" else cfg.source.id
-    pipeline = ScoringPipeline(candidates[name], modeling_sample["features"], model_name=cfg.model_name, id_column=id_column)
+    pipelines = {name: ScoringPipeline(model, modeling_sample["features"], model_name=cfg.model_name, id_column=id_column)
+                 for name, model in candidates.items()}
     example = modeling_sample["sample"].query("split == 'oot'")[modeling_sample["features"]].head(5)
-    logged = log_candidate_run(mlflow, cfg, context.run_id, pipeline, example, validation_report)
+    logged = log_candidate_run(mlflow, cfg, context.run.run_id, pipelines, validation_report["candidate"], example,
+                               validation_report)
     champion = current_champion(mlflow, cfg.model_name)
     decision = decide_promotion(validation_report["metrics"]["oot"]["auc"], champion.oot_auc if champion else None,
                                 cfg.promotion.min_improvement)
@@ -49,6 +50,6 @@ def monitoring(context: dg.AssetExecutionContext, portfolio: PortfolioResource, 
                                 dev[features], recent[features], cfg.monitoring.psi_warn, cfg.monitoring.psi_alert)
     log = context.log.warning if result["status"] != "ok" else context.log.info
     log(f"monitoring: champion score PSI {result['score_psi']:.4f} on {result['recent_rows']} newest applications ({result['status']})")
-    result["csi"].to_csv(workdir.run_dir(context.run_id) / "monitoring_csi.csv", index=False)
+    result["csi"].to_csv(workdir.run_dir(context.run.run_id) / "monitoring_csi.csv", index=False)
     context.add_output_metadata({"score_psi": result["score_psi"], "status": result["status"]})
     return result

@@ -1,44 +1,77 @@
 """Validation: backtests and the validation report."""
 
+import json
+
 import dagster as dg
 import pandas as pd
 
-from models.backtest import Backtest, run_backtest
-from models.validation_report import ReportInputs, write_validation_report
 from features.binning import WoeBinner
-from pipelines.config import TableSource
-from pipelines.resources import PortfolioResource, WorkdirResource
+from models.backtest import Backtest, run_backtest, walk_forward
+from models.validation_report import ReportInputs, write_validation_report
+from pipelines.config import PortfolioConfig, TableSource
+from pipelines.estimators import refit_function
+from pipelines.mlflow_logging import current_champion
+from pipelines.resources import MlflowResource, PortfolioResource, WorkdirResource
+
+
+def choose_candidate(cfg: PortfolioConfig, backtest: Backtest) -> str:
+    """The candidate to register: the best test AUC (ties: the scorecard), or the scorecard if configured."""
+    if cfg.models.choose_by == "scorecard":
+        return "scorecard"
+    test = backtest.by_split[backtest.by_split["split"] == "test"].copy()
+    test["is_scorecard"] = test["candidate"] == "scorecard"
+    return str(test.sort_values(["auc", "is_scorecard"], ascending=[False, False]).iloc[0]["candidate"])
 
 
 @dg.asset(group_name="validation")
-def backtest(context: dg.AssetExecutionContext, modeling_sample: dict, candidates: dict) -> Backtest:
-    """Every candidate scored on dev / test / oot and on each out-of-time month."""
-    result = run_backtest(candidates, modeling_sample["sample"], modeling_sample["features"])
-    context.log.info("\n" + result.by_split.to_string(index=False))
-    return result
+def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: dict,
+             feature_selection: pd.DataFrame, candidates: dict) -> dict:
+    """Every candidate on dev / test / oot and on each out-of-time month; walk-forward refits of the chosen one."""
+    cfg = portfolio.load()
+    sample, features = modeling_sample["sample"], modeling_sample["features"]
+    result = run_backtest(candidates, sample, features)
+    chosen = choose_candidate(cfg, result)
+    context.log.info(f"chosen candidate: {chosen}\n" + result.by_split.to_string(index=False))
+    selected = feature_selection.loc[feature_selection["selected"], "variable"].tolist()
+    labelled = sample[sample["split"] != "test"]  # walk forward over time on everything but the test holdout
+    walk = walk_forward(refit_function(cfg, chosen, selected, cfg.binning.categorical), labelled, features,
+                        origins=cfg.models.walk_forward_origins)
+    if len(walk):
+        context.log.info("walk-forward:\n" + walk.to_string(index=False))
+    return {"backtest": result, "chosen": chosen, "walk_forward": walk}
 
 
 @dg.asset(group_name="validation")
 def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioResource, workdir: WorkdirResource,
-                      loan_outcomes: dict, modeling_sample: dict, binning: WoeBinner, feature_selection: pd.DataFrame,
-                      candidates: dict, backtest: Backtest) -> dict:
+                      mlflow: MlflowResource, loan_outcomes: dict, modeling_sample: dict, binning: WoeBinner,
+                      feature_selection: pd.DataFrame, candidates: dict, backtest: dict) -> dict:
     """Self-contained HTML report and metrics.json in the run's work directory."""
     cfg = portfolio.load()
-    champion = "scorecard"
-    selected = feature_selection.loc[feature_selection["selected"], "variable"].tolist()
-    notes = []
-    if isinstance(cfg.source, TableSource) and not cfg.source.date:
-        notes.append("The source has no application date, so there is no out-of-time sample: the split labelled "
-                     "'out of time' is a second random stratified holdout, and stability over time is not tested.")
-    inputs = ReportInputs(notes=notes, 
-        portfolio=cfg.portfolio, run_label=f"Dagster run {context.run_id}", bad_definition=cfg.bad_definition.model_dump(),
-        sample=modeling_sample["sample"], sample_summary=modeling_sample["summary"], outcome_tables=loan_outcomes,
-        binning_summary=binning.summary(), binning_tables={v: binning.binning_table(v) for v in selected},
-        selection=feature_selection, candidates=candidates, backtest=backtest, champion=champion,
+    run_dir = workdir.run_dir(context.run.run_id)
+    has_dates = not (isinstance(cfg.source, TableSource) and not cfg.source.date)
+    notes = [] if has_dates else [
+        "The source has no application date, so there is no out-of-time sample: the split labelled "
+        "'out of time' is a second random stratified holdout, and stability over time is not tested."]
+    contract_summary = run_dir / "contracts" / "docs" / "summary.json"
+    champion = current_champion(mlflow, cfg.model_name)
+    inputs = ReportInputs(
+        portfolio=cfg.portfolio, run_label=f"Dagster run {context.run.run_id}", bad_definition=cfg.bad_definition.model_dump(),
+        sample=modeling_sample["sample"], sample_summary=modeling_sample["summary"], features=modeling_sample["features"],
+        outcome_tables=loan_outcomes, binner=binning, selection=feature_selection, candidates=candidates,
+        backtest=backtest["backtest"], chosen=backtest["chosen"], walk_forward=backtest["walk_forward"],
+        registry_champion={"version": champion.version, "oot_auc": champion.oot_auc} if champion else None,
+        min_improvement=cfg.promotion.min_improvement,
+        contract_summary=json.loads(contract_summary.read_text()) if contract_summary.is_file() else None,
+        notes=notes, has_dates=has_dates, psi_warn=cfg.monitoring.psi_warn, psi_alert=cfg.monitoring.psi_alert,
     )
-    metrics = backtest.metrics(champion)
-    out = workdir.run_dir(context.run_id) / "report"
-    report_path, metrics_path = write_validation_report(inputs, out, metrics)
-    context.add_output_metadata({"report": dg.MetadataValue.path(str(report_path)), "oot_auc": metrics["oot"]["auc"]})
+    out = run_dir / "report"
+    report_path, metrics_path, results = write_validation_report(inputs, out)
+    # the in-pipeline scores of the out-of-time sample: the registered model must reproduce them exactly
+    preds = backtest["backtest"].predictions
+    preds[preds["split"] == "oot"].to_csv(out / "oot_scores.csv", index=False)
+    for warning in results["warnings"]:
+        context.log.warning(f"validation: {warning}")
+    context.add_output_metadata({"report": dg.MetadataValue.path(str(report_path)),
+                                 "oot_auc": results["metrics"]["oot"]["auc"], "warnings": len(results["warnings"])})
     return {"report_path": str(report_path), "metrics_path": str(metrics_path), "report_dir": str(out),
-            "candidate": champion, "metrics": metrics}
+            "contracts_dir": str(run_dir / "contracts"), "candidate": backtest["chosen"], "metrics": results["metrics"]}
