@@ -41,7 +41,10 @@ class ScoringPipeline:
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         X = self.input_frame(frame)
-        out = self.model.decide(X)
+        if hasattr(self.model, "decide"):  # a CreditModel: PD, score, grade, reason codes
+            out = self.model.decide(X)
+        else:  # a bare estimator: PD and score
+            out = pd.DataFrame({"pd": self.model.predict_proba(X), "score": self.model.score(X)}, index=X.index)
         if self.id_column and self.id_column in frame.columns:
             out.insert(0, self.id_column, frame[self.id_column].to_numpy())
         return out.reset_index(drop=True)

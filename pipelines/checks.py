@@ -25,8 +25,11 @@ def _overrides(cfg: PortfolioConfig, table: str) -> dict:
 
 
 def validate_portfolio(cfg: PortfolioConfig, applications: pd.DataFrame, performance: pd.DataFrame,
-                       workdir: WorkdirResource, run_id: str) -> ContractReport:
-    """Run the portfolio's contracts; Data Docs, summary and quarantine go to the run's directory."""
+                       workdir: WorkdirResource, run_id: str, accept: bool = True) -> ContractReport:
+    """Run the portfolio's contracts; Data Docs, summary and quarantine go to the run's directory.
+
+    With ``accept``, a passing batch becomes the baseline of the next run's distribution checks.
+    """
     out = workdir.run_dir(run_id) / "contracts"
     baseline_path = workdir.baseline_path(cfg.portfolio)
     baseline = json.loads(baseline_path.read_text()) if cfg.contract.baseline and baseline_path.is_file() else None
@@ -41,10 +44,28 @@ def validate_portfolio(cfg: PortfolioConfig, applications: pd.DataFrame, perform
     else:
         report = validate_loan_book(applications, performance, as_of=None,
                                     overrides={t: _overrides(cfg, t) for t in ("applications", "performance")}, **common)
-    if report.success and cfg.contract.baseline:
+    if accept and report.success and cfg.contract.baseline:
         baseline_path.parent.mkdir(parents=True, exist_ok=True)
         baseline_path.write_text(json.dumps(report.baseline(), indent=1))
     return report
+
+
+def read_and_validate(cfg: PortfolioConfig, workdir: str, run_id: str) -> ContractReport:
+    """Read the portfolio's source as the ingest assets do, then validate it (``creditpipe validate``).
+
+    A check-only validation never moves the baseline: only a nightly run accepts a batch.
+    """
+    import os
+
+    from features.loan_book import PII_COLUMNS
+    from features.pii import mask_pii
+    from pipelines.resources import WarehouseResource
+    from pipelines.sources import read_applications, read_performance
+
+    warehouse = WarehouseResource(url=cfg.source.url if cfg.source.kind == "warehouse" else "duckdb:///.data/warehouse.duckdb")
+    applications = mask_pii(read_applications(cfg, warehouse), PII_COLUMNS, os.environ.get("CREDITPIPE_PII_SALT", "credit-pipeline"))
+    return validate_portfolio(cfg, applications, read_performance(cfg, warehouse), WorkdirResource(path=workdir), run_id,
+                              accept=False)
 
 
 @dg.multi_asset_check(specs=CONTRACT_SPECS, ins={"applications": dg.AssetIn("applications"), "performance": dg.AssetIn("performance")})

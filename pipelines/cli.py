@@ -2,6 +2,7 @@
 
     creditpipe demo-data --applications N --months M --seed S --warehouse PATH
     creditpipe run [--config FILE] [--workdir DIR]
+    creditpipe validate [--config FILE]
     creditpipe score --model models:/NAME@champion --input FILE --output FILE
 """
 
@@ -35,6 +36,31 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     write_duckdb(args.warehouse, apps, perf)
     print(f"wrote {len(apps):,} applications and {len(perf):,} performance rows to {args.warehouse} "
           f"in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from pipelines.checks import read_and_validate
+    from pipelines.config import load_config
+
+    cfg = load_config(args.config)
+    run_id = "validate-" + time.strftime("%Y%m%d-%H%M%S")
+    report = read_and_validate(cfg, args.workdir, run_id)
+    frame = report.to_frame()
+    failed = frame[~frame["success"].astype(bool)]
+    print(f"data contracts for portfolio '{cfg.portfolio}': {len(frame)} expectations, "
+          f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    if len(failed):
+        cols = [c for c in ("severity", "table", "column", "expectation", "expected", "observed", "example_keys") if c in failed]
+        with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+            print(failed.sort_values(["severity", "table", "column"])[cols].to_string(index=False))
+    if report.data_docs_path:
+        print(f"Data Docs: {report.data_docs_path}")
+    if not report.success:
+        return _fail(report.failure_message())
+    print("contracts passed" + (" with warnings" if report.warnings else ""))
     return 0
 
 
@@ -184,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", default=".data/work", help="where summary.json and the run's report go")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="run only the data contracts on the portfolio's source")
+    p.add_argument("--config", default=None, help="portfolio config YAML (default: the embedded demo config)")
+    p.add_argument("--workdir", default=".data/work", help="where Data Docs, the summary and quarantine files go")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("score", help="score a CSV or Parquet file of applications with a registered model")
     p.add_argument("--model", required=True, help="model URI, e.g. models:/credit-pipeline-demo@champion")

@@ -55,3 +55,20 @@ def run_creditpipe(args: list[str], env: dict[str, str], cwd: Path, timeout: int
 
 def read_summary(workdir: Path) -> dict:
     return json.loads((workdir / "summary.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_job(small_book, tmp_path_factory):
+    """Two runs of `creditpipe run` on the same small book, config and seed, sharing Dagster and MLflow stores."""
+    tmp = tmp_path_factory.mktemp("nightly")
+    config = tmp / "portfolio.yaml"
+    config.write_text(f"source:\n  kind: warehouse\n  url: duckdb:///{small_book}\n"
+                      "models:\n  xgboost: {n_search: 3}\n")
+    env = isolated_env(tmp)
+    runs = []
+    for i in (1, 2):
+        workdir = tmp / f"work{i}"
+        proc = run_creditpipe(["run", "--config", str(config), "--workdir", str(workdir)], env, cwd=tmp)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs.append((read_summary(workdir), proc))
+    return tmp, env, runs

@@ -9,25 +9,15 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
+from models.report import _fmt
 from tests.conftest import isolated_env, read_summary, run_creditpipe
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def job_runs(small_book, tmp_path_factory):
-    """Two runs of `creditpipe run` on the same book, config and seed, sharing stores."""
-    tmp = tmp_path_factory.mktemp("nightly")
-    config = tmp / "portfolio.yaml"
-    config.write_text(f"source:\n  kind: warehouse\n  url: duckdb:///{small_book}\n")
-    env = isolated_env(tmp)
-    runs = []
-    for i in (1, 2):
-        workdir = tmp / f"work{i}"
-        proc = run_creditpipe(["run", "--config", str(config), "--workdir", str(workdir)], env, cwd=tmp)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        runs.append((read_summary(workdir), proc))
-    return tmp, env, runs
+def job_runs(demo_job):
+    return demo_job
 
 
 def test_summary_has_every_documented_key(job_runs):
@@ -46,12 +36,18 @@ def test_model_is_registered_and_champion_points_at_it(job_runs):
     assert second["model_version"] == "2"
     champion = client.get_model_version_by_alias(first["model_name"], "champion")
     # Same data, same seed: the second model's OOT AUC ties the first's, so the first stays champion.
-    assert champion.version == "1" == second["champion_version"]
+    assert str(champion.version) == "1" == second["champion_version"]
+    assert not second["promoted"] and "does not beat" in second["promotion_reason"]
     run = client.get_run(first["mlflow_run_id"])
     assert run.data.metrics["oot_auc"] == pytest.approx(first["metrics"]["oot"]["auc"], abs=1e-12)
     assert run.data.tags["dagster_run_id"] == first["dagster_run_id"]
     artifacts = {a.path for a in client.list_artifacts(first["mlflow_run_id"], "report")}
-    assert {"report/validation_report.html", "report/metrics.json"} <= artifacts
+    assert {"report/validation_report.html", "report/metrics.json", "report/oot_scores.csv"} <= artifacts
+    assert {a.path for a in client.list_artifacts(first["mlflow_run_id"], "contracts")}  # Data Docs + summary
+    # every candidate is logged as a pyfunc model in the run
+    logged = {m.name for m in mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
+              if m.source_run_id == first["mlflow_run_id"]}
+    assert {"model_scorecard", "model_xgboost"} <= logged
 
 
 def test_test_auc_within_the_stated_band(job_runs):
@@ -66,7 +62,7 @@ def test_report_contains_the_metrics_of_the_summary(job_runs):
     assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
     for split in ("test", "oot"):
         for key, value in summary["metrics"][split].items():
-            assert f"{value:,.4f}" in html, (split, key, value)
+            assert f">{_fmt(value)}<" in html, (split, key, value)
     metrics = json.load(open(summary["report_path"].replace("validation_report.html", "metrics.json")))
     assert metrics["metrics"]["oot"]["auc"] == pytest.approx(summary["metrics"]["oot"]["auc"], abs=1e-12)
     assert len(re.findall(r"data:image/png;base64,", html)) >= 4
@@ -87,7 +83,11 @@ def test_pyfunc_model_reproduces_pipeline_scores(job_runs, small_book):
     with duckdb.connect(str(small_book), read_only=True) as con:
         apps = con.execute("select * from applications order by application_id limit 500").df()
     out = model.predict(apps)
-    assert list(out.columns[:2]) == ["pd", "score"] and len(out) == 500
-    assert out["pd"].between(0, 1).all()
-    # Higher score, lower PD: the score is a monotone decreasing function of the PD (up to rounding).
-    assert out[["pd", "score"]].corr(method="spearman").iloc[0, 1] < -0.99
+    assert list(out.columns[:4]) == ["pd", "score", "grade", "reason_1"] and len(out) == 500
+    assert out["pd"].between(0, 1).all() and out["grade"].between(1, 10).all()
+    # Higher score, lower PD: the score falls as the PD rises (up to rounding of points).
+    assert out[["pd", "score"]].corr(method="spearman").iloc[0, 1] < -0.95
+    # Grades rise with the PD.
+    assert (out.groupby("grade")["pd"].max().diff().dropna() > 0).all()
+    # No PII ever reaches the model's output.
+    assert not set(out.columns) & {"full_name", "national_id", "phone", "email"}
