@@ -24,7 +24,7 @@ CONTRACT_DIR = Path(__file__).resolve().parent
 Severity = Literal["error", "warn"]
 ColumnType = Literal["integer", "float", "string", "date", "boolean"]
 ColumnCheck = Literal[
-    "exists", "type", "not_null", "unique", "min", "max", "categories", "not_future", "min_date", "finite"
+    "exists", "type", "not_null", "not_all_null", "unique", "min", "max", "categories", "not_future", "min_date", "finite"
 ]
 RelationName = Literal[
     "approved_application", "snapshot_after_application_month", "months_on_book_consistent", "contiguous_history"
@@ -38,6 +38,7 @@ class _Strict(BaseModel):
 class ColumnSpec(_Strict):
     type: ColumnType
     nullable: bool = True
+    allow_all_null: bool = False  # a nullable column entirely null is an error unless allowed
     unique: bool = False
     pii: bool = False
     min: float | None = None

@@ -496,6 +496,10 @@ def _from_gx(c: Check, r: Any, n: int) -> Outcome:
                 obs += ", e.g. " + ", ".join(examples)
         return Outcome(bool(r.success), obs, uc, None, ec, examples)
     ov = res.get("observed_value")
+    if t == "expect_table_row_count_to_be_between" and ov is not None:
+        return Outcome(bool(r.success), f"{int(ov)} rows", 0, None, n)
+    if t == "expect_column_proportion_of_non_null_values_to_be_between" and ov is not None:
+        return Outcome(bool(r.success), f"non-null share {float(ov):.4f} (null rate {1 - float(ov):.4f})", 0, None, n)
     if isinstance(ov, (float, np.floating)):
         obs = f"{float(ov):.6g}"
     elif ov is None:
@@ -579,6 +583,8 @@ def compile_table(run: TableRun, contract: TableContract, as_of: pd.Timestamp, b
             continue
         if not spec.nullable:
             run.add_not_null(col, contract.severity(col, "not_null"), pii=spec.pii)
+        elif not spec.allow_all_null and not spec.pii:
+            run.add_not_all_null(col, contract.severity(col, "not_all_null"))
         if spec.unique:
             run.add_unique(col, contract.severity(col, "unique"))
         if spec.pii:
