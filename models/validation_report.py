@@ -7,6 +7,7 @@ strategy, champion vs challenger, limitations and warnings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class ReportInputs:
     registry_champion: dict | None = None  # {"version", "oot_auc"} of the current champion, if any
     min_improvement: float = 0.0
     contract_summary: dict | None = None
+    inferred_types: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     has_dates: bool = True
     psi_warn: float = 0.1
@@ -197,6 +199,8 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
             rows = rows.sort_values(["success", "severity"], kind="stable")  # failures first, errors before warnings
             data.tables.append(Table("Data-contract results (failures first)", rows[cols], note="Contract versions: " + ", ".join(
                 f"{k} {v}" for k, v in inp.contract_summary.get("contract_versions", {}).items())))
+    if inp.inferred_types is not None:
+        data.tables.append(Table("Column types inferred from the flat file (override with source.types)", inp.inferred_types))
     data.tables.append(Table("Sample design (rows, bads, bad rate per split and application month)", inp.sample_summary))
     ot = inp.outcome_tables
     if len(ot.get("counts_by_vintage", [])):
@@ -291,6 +295,21 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
     return [summary, data, features, models, discrimination, calibration, stability, backtest, cutoff, versus, warnings]
 
 
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:80]
+
+
+def write_section_files(sections: list[Section], out_dir: Path) -> None:
+    """Every table of the report as CSV (``tables/``) and every plot as PNG (``plots/``), for MLflow."""
+    (out_dir / "tables").mkdir(exist_ok=True)
+    (out_dir / "plots").mkdir(exist_ok=True)
+    for s in sections:
+        for i, t in enumerate(s.tables):
+            t.frame.to_csv(out_dir / "tables" / f"{s.anchor}_{i:02d}_{_slug(t.title)}.csv", index=False)
+        for i, (caption, png) in enumerate(s.plots):
+            (out_dir / "plots" / f"{s.anchor}_{i:02d}_{_slug(caption)}.png").write_bytes(png)
+
+
 def write_validation_report(inp: ReportInputs, out_dir: Path) -> tuple[Path, Path, dict]:
     """Write ``validation_report.html`` and ``metrics.json`` (every number of the report) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -299,7 +318,9 @@ def write_validation_report(inp: ReportInputs, out_dir: Path) -> tuple[Path, Pat
     headline = [("test AUC", t["auc"]), ("test KS", t["ks"]), ("test Gini", t["gini"]), ("OOT AUC", o["auc"]),
                 ("OOT KS", o["ks"]), ("OOT Gini", o["gini"]), ("OOT PSI", o["psi"]), ("loans in sample", int(len(inp.sample))),
                 ("warnings", len(res["warnings"]))]
-    html = render_report(f"Validation report · {inp.portfolio}", inp.run_label, headline, build_sections(inp, res))
+    sections = build_sections(inp, res)
+    html = render_report(f"Validation report · {inp.portfolio}", inp.run_label, headline, sections)
+    write_section_files(sections, out_dir)
     report = out_dir / "validation_report.html"
     report.write_text(html, encoding="utf-8")
     metrics_path = write_json(out_dir / "metrics.json", res)

@@ -7,7 +7,8 @@ import pandas as pd
 
 from data_contracts import ContractReport, validate_flat_table, validate_loan_book
 from pipelines.config import PortfolioConfig, TableSource
-from pipelines.resources import PortfolioResource, WorkdirResource
+from pipelines.mlflow_logging import log_failed_validation
+from pipelines.resources import MlflowResource, PortfolioResource, WorkdirResource
 
 CONTRACT_SPECS = [
     dg.AssetCheckSpec("contract", asset="applications", blocking=True,
@@ -70,7 +71,7 @@ def read_and_validate(cfg: PortfolioConfig, workdir: str, run_id: str) -> Contra
 
 @dg.multi_asset_check(specs=CONTRACT_SPECS, ins={"applications": dg.AssetIn("applications"), "performance": dg.AssetIn("performance")})
 def loan_book_contract(context: dg.AssetCheckExecutionContext, portfolio: PortfolioResource, workdir: WorkdirResource,
-                       applications: pd.DataFrame, performance: pd.DataFrame):
+                       mlflow: MlflowResource, applications: pd.DataFrame, performance: pd.DataFrame):
     """Validate the loan book; an error-severity failure stops everything downstream."""
     cfg = portfolio.load()
     report = validate_portfolio(cfg, applications, performance, workdir, context.run.run_id)
@@ -79,6 +80,8 @@ def loan_book_contract(context: dg.AssetCheckExecutionContext, portfolio: Portfo
     message = report.failure_message() if not report.success else ""
     if message:
         context.log.error(message)
+        # validators find failed validations in MLflow too; no model, the registry is not touched
+        log_failed_validation(mlflow, cfg, context.run.run_id, workdir.run_dir(context.run.run_id) / "contracts", message)
     for asset in ("applications", "performance"):
         tables = {"applications", "flat_table"} if asset == "applications" else {"performance"}
         rows = [r for r in report.results if r.table in tables]

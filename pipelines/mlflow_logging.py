@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata as md
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id:
     experiment_id = res.experiment_id(cfg.mlflow.experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}",
                           tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "candidate": chosen}) as run:
-        mlflow.log_params(config_params(cfg))
+        mlflow.log_params({**config_params(cfg), **contract_params(report["contracts_dir"])})
         mlflow.log_metrics({f"{split}_{k}": float(v) for split, m in report["metrics"].items()
                             for k, v in m.items() if isinstance(v, (int, float)) and v is not None})
         mlflow.log_artifacts(report["report_dir"], artifact_path="report")
@@ -76,6 +77,29 @@ def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id:
                                           "dagster_run_id": dagster_run_id, "mlflow_run_id": run.info.run_id})
     return {"mlflow_run_id": run.info.run_id, "model_version": str(version.version), "model_uri": infos[chosen].model_uri,
             "candidate": chosen}
+
+
+def contract_params(contracts_dir: str | Path) -> dict[str, str]:
+    """The version of every data contract the run was validated against."""
+    summary = Path(contracts_dir) / "docs" / "summary.json"
+    if not summary.is_file():
+        return {}
+    versions = json.loads(summary.read_text()).get("contract_versions", {})
+    return {f"contract_version.{table}": str(v) for table, v in versions.items()}
+
+
+def log_failed_validation(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: str, contracts_dir: Path,
+                          message: str) -> str:
+    """A tracking run (no model, registry untouched) holding the failed validation's Data Docs and summary."""
+    res.client()
+    experiment_id = res.experiment_id(cfg.mlflow.experiment)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}-contract-failed",
+                          tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "status": "contract_failed"}) as run:
+        mlflow.log_params(contract_params(contracts_dir))
+        if contracts_dir.is_dir():
+            mlflow.log_artifacts(str(contracts_dir), artifact_path="contracts")
+        mlflow.log_text(message, "contracts/failure_message.txt")
+    return run.info.run_id
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,14 @@ def read_flat_applications(src: TableSource) -> tuple[pd.DataFrame, pd.DataFrame
     return typed, types
 
 
+def read_warehouse_applications(cfg: PortfolioConfig, warehouse: WarehouseResource) -> pd.DataFrame:
+    return _read(cfg, warehouse, APPLICATIONS)
+
+
 def read_applications(cfg: PortfolioConfig, warehouse: WarehouseResource) -> pd.DataFrame:
     if isinstance(cfg.source, TableSource):
         return read_flat_applications(cfg.source)[0]
-    return _read(cfg, warehouse, APPLICATIONS)
+    return read_warehouse_applications(cfg, warehouse)
 
 
 def read_performance(cfg: PortfolioConfig, warehouse: WarehouseResource) -> pd.DataFrame:

@@ -45,6 +45,7 @@ def test_model_is_registered_and_champion_points_at_it(job_runs):
     assert {"report/validation_report.html", "report/metrics.json", "report/oot_scores.csv"} <= artifacts
     assert {a.path for a in client.list_artifacts(first["mlflow_run_id"], "contracts")}  # Data Docs + summary
     # every candidate is logged as a pyfunc model in the run
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
     logged = {m.name for m in mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
               if m.source_run_id == first["mlflow_run_id"]}
     assert {"model_scorecard", "model_xgboost"} <= logged

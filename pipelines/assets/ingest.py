@@ -7,8 +7,9 @@ import pandas as pd
 
 from features.loan_book import PII_COLUMNS
 from features.pii import mask_pii
-from pipelines.resources import PortfolioResource, WarehouseResource
-from pipelines.sources import read_applications, read_performance
+from pipelines.config import TableSource
+from pipelines.resources import PortfolioResource, WarehouseResource, WorkdirResource
+from pipelines.sources import read_flat_applications, read_performance, read_warehouse_applications
 
 
 def _salt() -> str:
@@ -16,9 +17,17 @@ def _salt() -> str:
 
 
 @dg.asset(group_name="ingest", kinds={"duckdb"})
-def applications(context: dg.AssetExecutionContext, portfolio: PortfolioResource, warehouse: WarehouseResource) -> pd.DataFrame:
+def applications(context: dg.AssetExecutionContext, portfolio: PortfolioResource, warehouse: WarehouseResource,
+                 workdir: WorkdirResource) -> pd.DataFrame:
     """One row per application, accepted or rejected, with PII replaced by salted digests."""
-    frame = mask_pii(read_applications(portfolio.load(), warehouse), PII_COLUMNS, _salt())
+    cfg = portfolio.load()
+    if isinstance(cfg.source, TableSource):
+        frame, types = read_flat_applications(cfg.source)
+        types.to_csv(workdir.run_dir(context.run.run_id) / "inferred_types.csv", index=False)
+        context.log.info("inferred column types (override with source.types):\n" + types.to_string(index=False))
+    else:
+        frame = read_warehouse_applications(cfg, warehouse)
+    frame = mask_pii(frame, PII_COLUMNS, _salt())
     context.add_output_metadata({"rows": len(frame), "columns": len(frame.columns)})
     return frame
 

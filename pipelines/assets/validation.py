@@ -53,6 +53,7 @@ def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioRes
         "The source has no application date, so there is no out-of-time sample: the split labelled "
         "'out of time' is a second random stratified holdout, and stability over time is not tested."]
     contract_summary = run_dir / "contracts" / "docs" / "summary.json"
+    types_path = run_dir / "inferred_types.csv"
     champion = current_champion(mlflow, cfg.model_name)
     inputs = ReportInputs(
         portfolio=cfg.portfolio, run_label=f"Dagster run {context.run.run_id}", bad_definition=cfg.bad_definition.model_dump(),
@@ -62,6 +63,7 @@ def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioRes
         registry_champion={"version": champion.version, "oot_auc": champion.oot_auc} if champion else None,
         min_improvement=cfg.promotion.min_improvement,
         contract_summary=json.loads(contract_summary.read_text()) if contract_summary.is_file() else None,
+        inferred_types=pd.read_csv(types_path) if types_path.is_file() else None,
         notes=notes, has_dates=has_dates, psi_warn=cfg.monitoring.psi_warn, psi_alert=cfg.monitoring.psi_alert,
     )
     out = run_dir / "report"
