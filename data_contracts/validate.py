@@ -21,6 +21,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from numbers import Number
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -138,7 +139,9 @@ class TableRun:
         self.checks.append(Check(col, name, severity, expected, own=run, engine="pandas", pii=pii))
 
     def gx_name(self, col: str) -> str:
-        return _e(col)
+        # GX sees the real name; everything GX renders comes from the stored validation
+        # result, which GxSession.finish_table escapes as a whole
+        return col
 
     def example_keys(self, mask: np.ndarray) -> list:
         idx = np.flatnonzero(mask)[: self.key_examples]
@@ -846,6 +849,23 @@ def compile_flat(
         if col in cols and kind == "numeric" and col not in special:
             run.type_check(col, "float", chk.declared_numeric, col in run.pii)
 
+    # object columns: numbers held as Python objects (e.g. Decimal from a SQL NUMERIC) are
+    # numeric; values that are not scalars (dicts, lists) are an error, not a traceback
+    for col in cols:
+        if col in run.pii or col in run.bad_columns or col in special or run.work[col].dtype != object:
+            continue
+        s = run.work[col]
+        notna = s.notna().to_numpy()
+        vals = s.to_numpy()
+        nonscalar = notna & np.fromiter((not isinstance(v, _SCALARS) for v in vals), bool, len(vals))
+        if nonscalar.any():
+            run.bad_columns.add(col)
+            run.checks.append(_nonscalar_check(run, col, nonscalar, chk.mixed_types))
+            continue
+        numeric = notna & np.fromiter((isinstance(v, Number) and not isinstance(v, (bool, np.bool_)) for v in vals), bool, len(vals))
+        if notna.any() and (numeric == notna).all():
+            run.work[col] = pd.to_numeric(s, errors="coerce").astype("float64")
+
     kinds: dict[str, str] = {}
     for col in cols:
         if col in run.pii or col in run.bad_columns:
@@ -874,6 +894,21 @@ def compile_flat(
     base = _base_columns(baseline, contract.table)
     if base:
         run.add_drift(contract.distribution, base, kinds, {})
+
+
+_SCALARS = (str, bytes, Number, np.number, np.bool_, dt.date, dt.datetime, dt.time, pd.Timestamp, pd.Timedelta, np.datetime64)
+
+
+def _nonscalar_check(run: TableRun, col: str, bad: np.ndarray, severity: str) -> Check:
+    s = run.work[col]
+
+    def f() -> Outcome:
+        kinds = sorted({type(v).__name__ for v in s[bad].head(1000)})
+        return Outcome(False, f"{int(bad.sum())} of {run.n} values are not scalars ({_e(', '.join(kinds))}); "
+                              "the column's other checks were skipped", int(bad.sum()), bad, run.n)
+
+    return Check(col, "expect_column_values_to_be_scalars", severity, "scalar values (numbers, text, dates)",
+                 own=f, engine="pandas")
 
 
 def _mixed_check(run: TableRun, col: str, severity: str) -> Check:

@@ -339,6 +339,8 @@ FLAT_CASES = [
     ("duplicated column names", lambda d: pd.concat([d, d[["amount"]]], axis=1), None,
      "expect_table_column_names_to_be_unique", "error", ("'amount'",)),
     ("empty table", lambda d: d.iloc[0:0], None, "expect_table_row_count_to_be_between", "error", ("at least 1 row",)),
+    ("non-scalar values", lambda d: d.assign(purpose=[{"k": i} for i in range(len(d))]), "purpose",
+     "expect_column_values_to_be_scalars", "error", ("not scalars (dict)",)),
 ]
 
 
@@ -375,6 +377,19 @@ def test_flat_mean_jump_and_pii(flat, tmp_path):
     for f in tmp_path.rglob("*"):
         if f.is_file() and f.suffix in (".html", ".json"):
             assert "secret.person" not in f.read_text()
+
+
+def test_flat_hostile_names_and_values_are_escaped(flat, tmp_path):
+    d = flat.rename(columns={"amount": "<script>amt</script>"})
+    d.loc[d.index[3], "<script>amt</script>"] = np.inf
+    r = validate_flat_table(d, target="GoodCredit", bad_values=["<b>2</b>", 2], id="loan_ref", date="opened",
+                            as_of=AS_OF, docs_dir=tmp_path)
+    assert not r.success
+    msg = r.failure_message()
+    assert "flat_table.&lt;script&gt;amt&lt;/script&gt;" in msg and "<script>" not in msg
+    html = "\n".join(p.read_text() for p in tmp_path.rglob("*.html"))
+    assert "<script>amt" not in html and "<b>2" not in html
+    assert "&lt;script&gt;amt&lt;/script&gt;" in html and "&amp;lt;" not in html
 
 
 # --------------------------------------------------------------------------- contracts as config
