@@ -19,6 +19,7 @@ import datetime as dt
 import html
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from numbers import Number
@@ -444,6 +445,12 @@ class TableRun:
         path = directory / f"{self.table}.parquet"
         out.to_parquet(path, index=False)
         return path
+
+
+def _safe_name(run_id: str) -> str:
+    """A run id usable as one directory name (no separators, no '..')."""
+    name = re.sub(r"[^A-Za-z0-9._=-]+", "_", str(run_id)).strip(".")
+    return name or "run"
 
 
 def _key_str(v: Any) -> str:
@@ -882,10 +889,13 @@ def compile_flat(
             run.checks.append(_numbers_as_text_check(run, col, chk.numbers_as_text))
         if col in (id, date):
             continue
-        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            kinds[col] = "numeric"
-        elif is_text and (col == target or s.nunique(dropna=True) <= contract.max_categories):
-            kinds[col] = "categorical"
+        declared = (types or {}).get(col)
+        numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+        if col == target or declared == "categorical" or (is_text and declared != "numeric"):
+            if col == target or s.nunique(dropna=True) <= contract.max_categories:
+                kinds[col] = "categorical"  # category shares
+        elif numeric:
+            kinds[col] = "numeric"  # null rate and mean
     run.stats = {
         "contract_version": contract.version,
         "rows": run.n,
@@ -966,7 +976,7 @@ def _finish(
     )
     t0 = time.perf_counter()
     if quarantine_dir is not None:
-        qdir = Path(quarantine_dir) / run_id
+        qdir = Path(quarantine_dir) / _safe_name(run_id)
         for r in runs:
             path = r.write_quarantine(qdir, r.pii)
             if path is not None:

@@ -415,6 +415,20 @@ def test_load_contract_and_config_errors(tmp_path):
         validate_loan_book(pd.DataFrame(), pd.DataFrame(), overrides={"loans": {}})
 
 
+def test_contracts_follow_the_data_model():
+    from features import loan_book as lb
+
+    sql = {"BIGINT": "integer", "INTEGER": "integer", "DOUBLE": "float", "VARCHAR": "string", "DATE": "date"}
+    for name, columns in (("applications", lb.APPLICATION_COLUMNS), ("performance", lb.PERFORMANCE_COLUMNS)):
+        c = load_contract(name)
+        assert list(c.columns) == list(columns)
+        assert {k: v.type for k, v in c.columns.items()} == {k: sql[t] for k, t in columns.items()}
+        for col, cats in lb.CATEGORIES.items():
+            if col in c.columns:
+                assert c.categories(col) == list(cats)
+    assert load_contract("applications").pii_columns == list(lb.PII_COLUMNS)
+
+
 def test_custom_contract_with_rule_sql_error(book, tmp_path):
     apps, perf = book
     broken = {"rules": [{"name": "nonsense", "sql": "no_such_column > 0", "needs": ["age"], "severity": "warn"}]}
