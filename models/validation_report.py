@@ -145,6 +145,10 @@ def limitations(inp: ReportInputs, res: dict) -> list[str]:
                        "non-linear or interaction effects.")
         elif gap < 0:
             out.append(f"The XGBoost challenger is {-gap:.3f} AUC below the scorecard on test.")
+    problems = inp.outcome_tables.get("history_problems")
+    if problems is not None and len(problems) and (problems["rows"] > 0).any():
+        kinds = problems.loc[problems["rows"] > 0, "kind"].tolist()
+        out.append(f"Performance history has problems the outcome step worked around: {kinds}.")
     if inp.contract_summary:
         n_warn = sum(1 for r in inp.contract_summary.get("results", []) if not r.get("success") and r.get("severity") == "warn")
         if n_warn:
@@ -203,6 +207,8 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
         data.tables.append(Table("Column types inferred from the flat file (override with source.types)", inp.inferred_types))
     data.tables.append(Table("Sample design (rows, bads, bad rate per split and application month)", inp.sample_summary))
     ot = inp.outcome_tables
+    if len(ot.get("history_problems", [])):
+        data.tables.append(Table("Performance-history checks (gaps, duplicates, dates, MOB)", ot["history_problems"]))
     if len(ot.get("counts_by_vintage", [])):
         data.tables.append(Table("Outcomes by vintage", ot["counts_by_vintage"]))
     if len(ot.get("vintage_curves", [])):

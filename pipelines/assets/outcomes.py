@@ -27,7 +27,12 @@ def loan_outcomes(context: dg.AssetExecutionContext, portfolio: PortfolioResourc
         "vintage_curves": oc.vintage_curves(applications, performance, bad_definition),
         "roll_rates": oc.roll_rates(performance),
         "bucket_to_bad": oc.bucket_to_bad(performance, bad_definition),
+        "history_problems": oc.history_problems(applications, performance, as_of=src.as_of),
     }
+    problems = tables["history_problems"]
+    for _, p in problems[problems["rows"] > 0].iterrows():
+        context.log.warning(f"performance history: {p['kind']}: {p['rows']} rows on {p['loans']} loans "
+                            f"(e.g. {p['example_loan_ids']}): {p['description']}")
     return _log_counts(context, tables)
 
 
