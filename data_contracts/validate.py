@@ -41,6 +41,9 @@ from .gx_runner import GX_SEVERITY, GxSession
 from .report import ContractReport, ContractResult
 
 REDACTED = "REDACTED"
+# GX's pandas engine copies its whole batch frame for every column-map metric, so the
+# columns of a large table are validated in narrow batches of at most this many cells
+GX_BATCH_CELLS = 4_000_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -379,14 +382,25 @@ class TableRun:
             if c in table_frame.columns:
                 table_frame[c] = col(c).to_numpy()
         table_frame = table_frame.rename(columns={c: self.gx_name(c) for c in table_frame.columns if self.gx_name(c) != c})
-        frames = []
+        # pack the column groups into batches of at most GX_BATCH_CELLS cells: one batch for
+        # a small table, one column per batch for a large one
+        batches: list[tuple[list[str], list[Check]]] = []
         for cols, checks in groups.items():
             if cols is None:
-                frames.append((table_frame, checks))
-            elif len(cols) == 1:
-                frames.append((col(cols[0]).to_frame(self.gx_name(cols[0])), checks))
-            else:
-                frames.append((pd.concat({self.gx_name(c): col(c) for c in cols}, axis=1), checks))
+                continue
+            if batches:
+                merged = list(dict.fromkeys([*batches[-1][0], *cols]))
+                if len(merged) * max(self.n, 1) <= GX_BATCH_CELLS:
+                    batches[-1] = (merged, batches[-1][1] + checks)
+                    continue
+            batches.append((list(cols), list(checks)))
+
+        def frame_of(cols: list[str]) -> pd.DataFrame:
+            if len(cols) == 1:
+                return col(cols[0]).to_frame(self.gx_name(cols[0]))
+            return pd.concat({self.gx_name(c): col(c) for c in cols}, axis=1)
+
+        frames = [(table_frame, groups[None])] + [(frame_of(cols), checks) for cols, checks in batches]
         t0 = time.perf_counter()
         results = session.validate(
             self.table, [(f, [c.gx for c in checks]) for f, checks in frames],
