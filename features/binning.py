@@ -131,6 +131,7 @@ class WoeBinner:
 
 
 def _bin_label(b) -> str:
-    if isinstance(b, (list, np.ndarray)):
-        return ", ".join(map(str, b))
+    """A bin as text: an interval as optbinning writes it, a category group as 'a, b, c'."""
+    if not isinstance(b, str) and hasattr(b, "__iter__"):  # category groups (list, ndarray, pandas arrays)
+        return ", ".join(map(str, list(b)))
     return str(b)

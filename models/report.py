@@ -46,6 +46,8 @@ def _fmt(value: Any) -> str:
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
         v = float(value)
+        if v.is_integer() and abs(v) >= 1:  # counts and points stored as floats
+            return f"{int(v):,}"
         if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
             return f"{v:.4g}"
         return f"{v:,.4f}"

@@ -71,9 +71,24 @@ class WoeLogisticScorecard:
         self.max_iter = max_iter
 
     def fit(self, X: pd.DataFrame, y) -> "WoeLogisticScorecard":
-        woe = self.binner.transform(X, variables=self.variables)
-        self.estimator_ = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="lbfgs")
-        self.estimator_.fit(woe.to_numpy(), np.asarray(y))
+        """Fit on WOE; a variable whose coefficient comes out with the wrong sign is dropped and the rest refitted.
+
+        With WOE = ln(%good/%bad) every coefficient of a bad-event model must be negative;
+        a positive one means collinearity turned the variable around, and its points
+        would reward risk. The most positive is dropped first, one at a time.
+        """
+        y = np.asarray(y)
+        woe_all = self.binner.transform(X, variables=self.variables)
+        self.dropped_ = {}
+        while True:
+            self.estimator_ = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="lbfgs")
+            self.estimator_.fit(woe_all[self.variables].to_numpy(), y)
+            coef = self.estimator_.coef_[0]
+            if coef.max() <= 0 or len(self.variables) == 1:
+                break
+            worst = self.variables[int(np.argmax(coef))]
+            self.dropped_[worst] = f"coefficient {coef.max():+.4f} has the wrong sign (collinearity)"
+            self.variables = [v for v in self.variables if v != worst]
         self.points_table_ = self._points_table()
         return self
 

@@ -145,6 +145,9 @@ def limitations(inp: ReportInputs, res: dict) -> list[str]:
                        "non-linear or interaction effects.")
         elif gap < 0:
             out.append(f"The XGBoost challenger is {-gap:.3f} AUC below the scorecard on test.")
+    for name, model in inp.candidates.items():
+        for var, why in (getattr(model.estimator, "dropped_", None) or {}).items():
+            out.append(f"{name}: {var} left out of the final model, {why}.")
     problems = inp.outcome_tables.get("history_problems")
     if problems is not None and len(problems) and (problems["rows"] > 0).any():
         kinds = problems.loc[problems["rows"] > 0, "kind"].tolist()
@@ -232,6 +235,8 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
     models = Section("Models", "models")
     for name, model in inp.candidates.items():
         est = model.estimator
+        if getattr(est, "dropped_", None):
+            models.paragraphs.append(f"{name}: dropped after fitting — " + "; ".join(f"{v}: {why}" for v, why in est.dropped_.items()))
         if hasattr(est, "points_table_"):
             models.tables.append(Table(f"Points table: {name}", est.points_table_, note="score = sum of points; higher is safer"))
             coefs = est.points_table_.groupby("variable", sort=False)["coefficient"].first().reset_index()

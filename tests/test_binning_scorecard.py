@@ -139,3 +139,23 @@ def test_scorecard_needs_variables(binner):
         WoeLogisticScorecard(binner, [])
     with pytest.raises(ModelError, match="not binned"):
         WoeLogisticScorecard(binner, ["nope"])
+
+
+def test_wrong_sign_variables_are_dropped_and_every_coefficient_is_negative(binner, german_xy):
+    X, y = german_xy
+    everything = list(binner.variables_)
+    sc = WoeLogisticScorecard(binner, everything).fit(X, y)
+    assert (sc.estimator_.coef_[0] <= 0).all()
+    assert set(sc.variables) | set(sc.dropped_) == set(everything)
+    assert not set(sc.variables) & set(sc.dropped_)
+    for why in sc.dropped_.values():
+        assert "wrong sign" in why
+    # the refit without them is the logistic regression on the kept variables
+    ref = LogisticRegression(C=1.0, max_iter=1000).fit(binner.transform(X, variables=sc.variables), y)
+    np.testing.assert_allclose(sc.estimator_.coef_, ref.coef_, atol=1e-10)
+
+
+def test_category_bins_are_labelled_by_their_categories(binner):
+    labels = binner.binning_table("purpose4")["bin"].tolist()
+    assert all("Array" not in label for label in labels)
+    assert any(label.startswith("A4") for label in labels)
