@@ -7,6 +7,7 @@ strategy, champion vs challenger, limitations and warnings.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +205,9 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
             cols = [c for c in ("table", "column", "expectation", "severity", "success", "expected", "observed",
                                 "unexpected_count") if c in rows.columns]
             rows = rows.sort_values(["success", "severity"], kind="stable")  # failures first, errors before warnings
+            for col in ("expected", "observed"):  # the summary stores them HTML-escaped; the template escapes once
+                if col in rows:
+                    rows[col] = rows[col].map(lambda v: html.unescape(v) if isinstance(v, str) else v)
             data.tables.append(Table("Data-contract results (failures first)", rows[cols], note="Contract versions: " + ", ".join(
                 f"{k} {v}" for k, v in inp.contract_summary.get("contract_versions", {}).items())))
     if inp.inferred_types is not None:
