@@ -56,15 +56,14 @@ def read_and_validate(cfg: PortfolioConfig, workdir: str, run_id: str) -> Contra
 
     A check-only validation never moves the baseline: only a nightly run accepts a batch.
     """
-    import os
-
     from features.loan_book import PII_COLUMNS
     from features.pii import mask_pii
+    from pipelines.assets.ingest import pii_salt
     from pipelines.resources import WarehouseResource
     from pipelines.sources import read_applications, read_performance
 
     warehouse = WarehouseResource(url=cfg.source.url if cfg.source.kind == "warehouse" else "duckdb:///.data/warehouse.duckdb")
-    applications = mask_pii(read_applications(cfg, warehouse), PII_COLUMNS, os.environ.get("CREDITPIPE_PII_SALT", "credit-pipeline"))
+    applications = mask_pii(read_applications(cfg, warehouse), PII_COLUMNS, pii_salt())
     return validate_portfolio(cfg, applications, read_performance(cfg, warehouse), WorkdirResource(path=workdir), run_id,
                               accept=False)
 

@@ -22,7 +22,8 @@ _OUR_ERRORS = {c.__name__ for c in (CreditPipelineError, *CreditPipelineError.__
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print("\n" + textwrap.fill("creditpipe: " + " ".join(message.split()), width=100) if "\n" not in message.strip()
+    print("\n" + textwrap.fill("creditpipe: " + " ".join(message.split()), width=100, break_on_hyphens=False,
+                                break_long_words=False) if "\n" not in message.strip()
           else "\ncreditpipe: " + message.strip(), file=sys.stderr)
     return code
 
@@ -78,9 +79,11 @@ def explain_failure(result) -> str:
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     if failed_checks:
         parts = []
-        for ev in failed_checks:
+        for ev in failed_checks:  # both checks carry the one report's message: say it once
             text = ev.metadata.get("failures")
-            parts.append(str(text.value if hasattr(text, "value") else text or f"{ev.asset_key.to_user_string()} failed its contract"))
+            text = str(text.value if hasattr(text, "value") else text or f"{ev.asset_key.to_user_string()} failed its contract")
+            if text not in parts:
+                parts.append(text)
         return ("the loan book broke its data contract; nothing was trained and the registry and champion are unchanged.\n"
                 + "\n".join(parts))
     for event in result.get_step_failure_events():

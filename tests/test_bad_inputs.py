@@ -336,8 +336,6 @@ def test_csv_corruption_stops_the_run(name, corrupt, words, contract, champion, 
     assert _sha(csv) == raw
 
 
-@pytest.mark.xfail(strict=True, reason="pipelines/cli.py _fail: textwrap.fill(width=100) breaks the message inside "
-                   "the file path at a hyphen, so the path printed is not the file's path")
 def test_a_refused_file_is_named_by_its_whole_path(champion, tmp_path, capsys):
     csv = tmp_path / "lender-extract-2026-11" / "german.csv"
     csv.parent.mkdir()
@@ -347,8 +345,6 @@ def test_a_refused_file_is_named_by_its_whole_path(champion, tmp_path, capsys):
     assert str(csv) in out, out[-1000:]
 
 
-@pytest.mark.xfail(strict=True, reason="pipelines/cli.py explain_failure prints the whole contract failure message once "
-                   "per failed asset check (applications and performance), so it appears twice when both tables fail")
 def test_each_failure_is_reported_once(book, champion, tmp_path, capsys):
     apps, perf = book
     warehouse = tmp_path / "bad.duckdb"

@@ -1,6 +1,7 @@
 """Ingest: the loan history as the warehouse holds it (PII masked on read), and its contract."""
 
 import os
+import secrets
 
 import dagster as dg
 import pandas as pd
@@ -12,8 +13,16 @@ from pipelines.resources import PortfolioResource, WarehouseResource, WorkdirRes
 from pipelines.sources import read_flat_applications, read_performance, read_warehouse_applications
 
 
-def _salt() -> str:
-    return os.environ.get("CREDITPIPE_PII_SALT", "credit-pipeline")
+_RUN_SALT = secrets.token_hex(16)
+
+
+def pii_salt() -> str:
+    """``CREDITPIPE_PII_SALT`` when a stable join key is needed across runs; else a secret that dies with the process.
+
+    A known salt would let anyone hash every possible national id or phone number and
+    reverse the digests, so the default is random and never stored.
+    """
+    return os.environ.get("CREDITPIPE_PII_SALT") or _RUN_SALT
 
 
 @dg.asset(group_name="ingest", kinds={"duckdb"})
@@ -27,7 +36,7 @@ def applications(context: dg.AssetExecutionContext, portfolio: PortfolioResource
         context.log.info("inferred column types (override with source.types):\n" + types.to_string(index=False))
     else:
         frame = read_warehouse_applications(cfg, warehouse)
-    frame = mask_pii(frame, PII_COLUMNS, _salt())
+    frame = mask_pii(frame, PII_COLUMNS, pii_salt())
     context.add_output_metadata({"rows": len(frame), "columns": len(frame.columns)})
     return frame
 
