@@ -16,6 +16,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import pickle
 import sqlite3
 import zipfile
@@ -42,6 +45,8 @@ PLANTED = {
 FRAGMENTS = ("Quixotewright", "zq-planted", "99887766554", "555 0199 77", "5550199")
 NEEDLES = tuple(PLANTED.values()) + FRAGMENTS
 WARN_INCOME = 25_000_000.0  # above the contract's warn-level max of monthly_income (10,000,000)
+
+KNOWN_SALT = "pii-test-salt"
 
 
 def _plant(apps: pd.DataFrame) -> tuple[pd.DataFrame, list[int], list[int]]:
@@ -79,6 +84,7 @@ def pii_runs(tmp_path_factory):
     write_duckdb(source / "broken.duckdb", broken, perf)
     work = tmp / "work"
     env = isolated_env(tmp)  # DAGSTER_HOME=tmp/dagster (the repo's dagster.yaml), MLflow sqlite:///tmp/mlflow.db
+    env["CREDITPIPE_PII_SALT"] = KNOWN_SALT  # so the test can compute the digests (the default salt is a per-process secret)
     assert Path(env["DAGSTER_HOME"], "dagster.yaml").read_text() == (ROOT / "dagster.yaml").read_text()
 
     procs = {}
@@ -238,11 +244,21 @@ def test_no_pii_in_the_dagster_home(pii_runs):
     assert scan([home], _needles(pii_runs)) == []
 
 
+def test_default_salt_is_a_per_process_secret():
+    from pipelines.assets.ingest import pii_salt
+
+    code = "from pipelines.assets.ingest import pii_salt; print(pii_salt())"
+    env = {k: v for k, v in os.environ.items() if k != "CREDITPIPE_PII_SALT"}
+    salts = {subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.strip()
+             for _ in range(2)}
+    assert len(salts) == 2 and all(len(s) == 32 for s in salts)
+    assert pii_salt() not in salts
+
+
 def test_digests_stop_at_ingestion(pii_runs):
     """Even the salted digests of the planted values never go past the ingested applications
     (DESIGN.md: the modeling sample has PII removed): no report, artifact or later asset holds them."""
-    salt = "credit-pipeline"  # the default salt (isolated_env drops CREDITPIPE_PII_SALT)
-    digests = tuple(hashlib.sha256(f"{salt}|{v}".encode()).hexdigest()[:16] for v in PLANTED.values())
+    digests = tuple(hashlib.sha256(f"{KNOWN_SALT}|{v}".encode()).hexdigest()[:16] for v in PLANTED.values())
     home = Path(pii_runs["env"]["DAGSTER_HOME"])
     assert scan([home / "storage" / "applications"], digests)  # the ingest asset holds them (the masking happened)
     uri = pii_runs["env"]["MLFLOW_TRACKING_URI"]
