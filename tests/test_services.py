@@ -1,0 +1,372 @@
+"""End to end against REAL services on 127.0.0.1: an `mlflow server` process, and a `dagster-webserver`
+plus `dagster-daemon` driven through the GraphQL API.
+
+Every server is started here on a free port, polled until ready (at most 90 s) and stopped here
+(SIGTERM to its own process group, SIGKILL after a grace period), also when a test fails.
+No traffic leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import requests
+from mlflow import MlflowClient
+
+from tests.conftest import isolated_env, read_summary, run_creditpipe
+
+pytestmark = pytest.mark.integration
+
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+READY_TIMEOUT = 90
+RUN_TIMEOUT = 360
+CHECKS = {("applications", "contract"), ("performance", "contract")}
+
+
+# --------------------------------------------------------------------------- process plumbing
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _tail(log: Path, n: int = 4000) -> str:
+    try:
+        return log.read_text(errors="replace")[-n:]
+    except OSError:
+        return ""
+
+
+def _stop(proc: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM the server's own process group (its workers and code servers too), SIGKILL after `grace` s."""
+    pgid = proc.pid  # start_new_session=True: the server leads a group of its own
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # the leader is gone; give the rest of its group a moment, then make sure nothing is left
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def service(name: str, cmd: list[str], env: dict, cwd: Path, ready, timeout: float = READY_TIMEOUT):
+    """Start `cmd`, wait until `ready()` is true (bounded), yield the process, always stop it."""
+    log = cwd / f"{name}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{name} exited with {proc.returncode} before it was ready:\n{_tail(log)}")
+            try:
+                if ready():
+                    break
+            except (requests.RequestException, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} not ready after {timeout} s:\n{_tail(log)}")
+            time.sleep(0.5)
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def _get_ok(url: str) -> bool:
+    return requests.get(url, timeout=5).status_code == 200
+
+
+# --------------------------------------------------------------------------- MLflow server
+
+@pytest.fixture(scope="class")
+def mlflow_server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mlflow_server")
+    port = free_port()
+    env = isolated_env(tmp)
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"  # no background job runner (huey consumers) needed here
+    cmd = [str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{tmp / 'mlflow.db'}",
+           "--artifacts-destination", str(tmp / "artifacts"), "--host", HOST, "--port", str(port), "--workers", "1"]
+    url = f"http://{HOST}:{port}"
+    with service("mlflow-server", cmd, env, tmp, lambda: _get_ok(f"{url}/health")):
+        yield url, tmp
+
+
+@pytest.fixture(scope="class")
+def server_run(mlflow_server, small_book):
+    url, tmp = mlflow_server
+    config = tmp / "portfolio.yaml"
+    config.write_text(f"source:\n  kind: warehouse\n  url: duckdb:///{small_book}\nmodels:\n  xgboost: {{enabled: false}}\n")
+    env = {**isolated_env(tmp), "MLFLOW_TRACKING_URI": url}
+    proc = run_creditpipe(["run", "--config", str(config), "--workdir", str(tmp / "work")], env, cwd=tmp, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return url, tmp, env, read_summary(tmp / "work")
+
+
+class TestMlflowServer:
+    """Class-scoped: the server is stopped before the Dagster services start."""
+
+    def test_mlflow_server_registers_the_model_and_champion(self, server_run):
+        url, _, _, summary = server_run
+        assert summary["mlflow_tracking_uri"] == url
+        client = MlflowClient(url)
+        model = client.get_registered_model(summary["model_name"])
+        assert model.name == summary["model_name"] == "credit-pipeline-demo"
+        assert [str(v.version) for v in client.search_model_versions(f"name='{summary['model_name']}'")] == ["1"]
+        champion = client.get_model_version_by_alias(summary["model_name"], "champion")
+        assert str(champion.version) == "1" == summary["model_version"] == summary["champion_version"]
+        assert champion.run_id == summary["mlflow_run_id"]
+
+    def test_mlflow_server_holds_the_run_params_metrics_and_report(self, server_run):
+        url, tmp, _, summary = server_run
+        client = MlflowClient(url)
+        run = client.get_run(summary["mlflow_run_id"])
+        params = run.data.params
+        assert params["portfolio"] == "demo" and params["models.xgboost.enabled"] == "False"
+        assert params["source.url"].startswith("duckdb:///")
+        assert any(k.startswith("contract_version.") for k in params)
+        assert run.data.metrics["oot_auc"] == pytest.approx(summary["metrics"]["oot"]["auc"])
+        # artifacts went through the server's proxy into --artifacts-destination
+        assert run.info.artifact_uri.startswith("mlflow-artifacts:")
+        report = {f.path for f in client.list_artifacts(run.info.run_id, "report")}
+        assert "report/validation_report.html" in report
+        local = client.download_artifacts(run.info.run_id, "report/validation_report.html", str(tmp / "dl"))
+        assert "<html" in Path(local).read_text(encoding="utf-8")[:2000].lower()
+        assert list((tmp / "artifacts").rglob("validation_report.html"))
+
+    def test_score_with_the_champion_from_the_server(self, server_run, small_book):
+        url, tmp, env, summary = server_run
+        with duckdb.connect(str(small_book), read_only=True) as con:
+            apps = con.execute("select * from applications order by application_id limit 300").df()
+        src, dst = tmp / "apps.csv", tmp / "scored.csv"
+        apps.to_csv(src, index=False)
+        proc = run_creditpipe(["score", "--model", f"models:/{summary['model_name']}@champion", "--input", str(src),
+                               "--output", str(dst), "--quiet"], env, cwd=tmp, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        out = pd.read_csv(dst)
+        assert len(out) == 300
+        assert (out["application_id"].to_numpy() == apps["application_id"].to_numpy()).all()
+        assert out["pd"].between(0, 1).all() and out["grade"].between(1, 10).all()
+        assert (out["model_version"].astype(str) == "1").all()
+
+
+# --------------------------------------------------------------------------- Dagster webserver + daemon
+
+class GraphQL:
+    def __init__(self, port: int):
+        self.url = f"http://{HOST}:{port}/graphql"
+
+    def __call__(self, query: str, variables: dict | None = None) -> dict:
+        resp = requests.post(self.url, json={"query": query, "variables": variables or {}}, timeout=60)
+        resp.raise_for_status()
+        body = resp.json()
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+
+WORKSPACE_Q = """
+query {
+  workspaceOrError {
+    __typename
+    ... on PythonError { message }
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on PythonError { message stack }
+          ... on RepositoryLocation {
+            name
+            repositories {
+              name
+              jobs { name }
+              schedules { name cronSchedule executionTimezone pipelineName }
+              assetNodes {
+                assetKey { path }
+                assetChecksOrError { ... on AssetChecks { checks { name blocking } } }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}"""
+
+DAEMON_Q = "query { instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }"
+
+RUN_Q = """
+query ($runId: ID!) {
+  runOrError(runId: $runId) { __typename ... on Run { status jobName } ... on PythonError { message } }
+}"""
+
+CHECK_Q = """
+query ($path: [String!]!, $limit: Int!) {
+  assetCheckExecutions(assetKey: {path: $path}, checkName: "contract", limit: $limit) {
+    runId status evaluation { success }
+  }
+}"""
+
+
+def _workspace(gql: GraphQL) -> dict:
+    data = gql(WORKSPACE_Q)["workspaceOrError"]
+    assert data["__typename"] == "Workspace", data
+    return data
+
+
+def _location_loaded(gql: GraphQL) -> bool:
+    entries = _workspace(gql)["locationEntries"]
+    return bool(entries) and all(e["loadStatus"] == "LOADED" for e in entries)
+
+
+@pytest.fixture(scope="module")
+def dagster_services(tmp_path_factory, small_book):
+    tmp = tmp_path_factory.mktemp("dagster_services")
+    book = tmp / "book.duckdb"  # a copy of its own: the corruption test edits it
+    shutil.copy(small_book, book)
+    config = tmp / "portfolio.yaml"
+    config.write_text(f"source:\n  kind: warehouse\n  url: duckdb:///{book}\nmodels:\n  xgboost: {{enabled: false}}\n")
+    env = isolated_env(tmp)  # DAGSTER_HOME=<tmp>/dagster with the repo's dagster.yaml, sqlite MLflow store
+    env.update(CREDITPIPE_CONFIG=str(config), CREDITPIPE_WORKDIR=str(tmp / "work"))
+    port = free_port()
+    gql = GraphQL(port)
+    cwd = tmp / "cwd"
+    cwd.mkdir()
+    web = [str(BIN / "dagster-webserver"), "-m", "pipelines.definitions", "-h", HOST, "-p", str(port)]
+    daemon = [str(BIN / "dagster-daemon"), "run", "-m", "pipelines.definitions"]
+    with service("dagster-webserver", web, env, cwd,
+                 lambda: _get_ok(f"http://{HOST}:{port}/server_info") and _location_loaded(gql)), \
+         service("dagster-daemon", daemon, env, cwd, lambda: True):
+        yield gql, port, env, tmp, book
+
+
+def _repo(gql: GraphQL) -> tuple[str, dict]:
+    [entry] = _workspace(gql)["locationEntries"]
+    loc = entry["locationOrLoadError"]
+    assert loc["__typename"] == "RepositoryLocation", loc
+    [repo] = loc["repositories"]
+    return loc["name"], repo
+
+
+def _launch_and_wait(gql: GraphQL, port: int) -> tuple[str, str]:
+    from dagster_graphql import DagsterGraphQLClient
+
+    location, repo = _repo(gql)
+    client = DagsterGraphQLClient(HOST, port_number=port)
+    # The run is queued; the daemon's run coordinator launches it in a run worker process. Its steps
+    # execute in that process: the default multiprocess executor starts a fresh interpreter per step
+    # (~10-20 s of imports each, several minutes in all on 2 cores) and is not what is under test here.
+    run_id = client.submit_job_execution("nightly", repository_location_name=location, repository_name=repo["name"],
+                                         run_config={"execution": {"config": {"in_process": {}}}})
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        run = gql(RUN_Q, {"runId": run_id})["runOrError"]
+        assert run["__typename"] == "Run", run
+        if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            return run_id, run["status"]
+        assert time.monotonic() < deadline, f"run {run_id} still {run['status']} after {RUN_TIMEOUT} s"
+        time.sleep(2)
+
+
+def _run_failure_text(gql: GraphQL, run_id: str) -> str:
+    q = """query ($runId: ID!) { logsForRun(runId: $runId, limit: 2000) {
+             ... on EventConnection { events { __typename ... on MessageEvent { message } } } } }"""
+    events = gql(q, {"runId": run_id})["logsForRun"].get("events", [])
+    return "\n".join(e.get("message") or "" for e in events)[-4000:]
+
+
+def test_code_location_loads_job_schedule_and_checks(dagster_services):
+    gql, *_ = dagster_services
+    location, repo = _repo(gql)
+    assert location == "pipelines.definitions"
+    assert "nightly" in {j["name"] for j in repo["jobs"]}
+    [schedule] = [s for s in repo["schedules"] if s["name"] == "nightly_retraining"]
+    assert schedule == {"name": "nightly_retraining", "cronSchedule": "0 2 * * *", "executionTimezone": "UTC",
+                        "pipelineName": "nightly"}
+    checks = {("/".join(n["assetKey"]["path"]), c["name"], c["blocking"])
+              for n in repo["assetNodes"] for c in n["assetChecksOrError"].get("checks", [])}
+    assert checks == {(a, c, True) for a, c in CHECKS}
+
+
+@pytest.fixture(scope="module")
+def nightly_run(dagster_services):
+    gql, port, env, tmp, _ = dagster_services
+    run_id, status = _launch_and_wait(gql, port)  # queued: the daemon's run coordinator launches it
+    assert status == "SUCCESS", _run_failure_text(gql, run_id)
+    return run_id
+
+
+def test_nightly_run_through_graphql_registers_the_champion(dagster_services, nightly_run):
+    gql, _, env, tmp, _ = dagster_services
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    [version] = client.search_model_versions("name='credit-pipeline-demo'")
+    assert str(version.version) == "1" and version.tags["dagster_run_id"] == nightly_run
+    assert str(client.get_model_version_by_alias("credit-pipeline-demo", "champion").version) == "1"
+    for asset in ("applications", "performance"):
+        [ex] = gql(CHECK_Q, {"path": [asset], "limit": 5})["assetCheckExecutions"]
+        assert ex["runId"] == nightly_run and ex["status"] == "SUCCEEDED" and ex["evaluation"]["success"]
+    assert (tmp / "work" / nightly_run / "report" / "validation_report.html").is_file()
+
+
+def test_corrupted_book_fails_the_run_and_keeps_the_champion(dagster_services, nightly_run):
+    gql, port, env, tmp, book = dagster_services
+    with duckdb.connect(str(book)) as con:
+        con.execute("update applications set monthly_income = -5 where application_id in "
+                    "(select application_id from applications where monthly_income is not null limit 25)")
+    run_id, status = _launch_and_wait(gql, port)
+    assert status == "FAILURE"
+    [ex] = [e for e in gql(CHECK_Q, {"path": ["applications"], "limit": 5})["assetCheckExecutions"]
+            if e["runId"] == run_id]
+    assert ex["status"] == "FAILED" and ex["evaluation"]["success"] is False
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    assert [str(v.version) for v in client.search_model_versions("name='credit-pipeline-demo'")] == ["1"]
+    assert str(client.get_model_version_by_alias("credit-pipeline-demo", "champion").version) == "1"
+    failed = client.search_runs([client.get_experiment_by_name("credit-pipeline").experiment_id],
+                                f"tags.dagster_run_id = '{run_id}'")
+    assert [r.data.tags.get("status") for r in failed] == ["contract_failed"]
+    # nothing downstream of the contract ran
+    assert not (tmp / "work" / run_id / "report").exists()
+
+
+def test_daemon_is_healthy(dagster_services):
+    gql, _, env, tmp, _ = dagster_services
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        statuses = gql(DAEMON_Q)["instance"]["daemonHealth"]["allDaemonStatuses"]
+        required = {s["daemonType"]: s["healthy"] for s in statuses if s["required"]}
+        if required and all(required.values()):
+            break
+        assert time.monotonic() < deadline, f"daemons not healthy: {statuses}"
+        time.sleep(2)
+    assert {"SCHEDULER", "QUEUED_RUN_COORDINATOR"} <= set(required)
+    proc = subprocess.run([str(BIN / "dagster-daemon"), "liveness-check"], env=env, cwd=tmp / "cwd",
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
