@@ -42,7 +42,7 @@ ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	@echo "Dagster UI on http://127.0.0.1:3000, MLflow UI on http://127.0.0.1:5000 (Ctrl-C stops both)"
 	trap 'kill 0' EXIT; \
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000 & \
-	CREDITPIPE_CONFIG=configs/demo.yaml $(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+	CREDITPIPE_CONFIG=configs/demo.yaml $(BIN)/dagster dev -h 127.0.0.1 -p 3000  # code location "pipelines" from pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/generator.py

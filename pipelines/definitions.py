@@ -20,6 +20,8 @@ ASSET_MODULES = [ingest, outcomes, modeling, validation, registry]
 nightly_job = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.all(),
+    # one process for the whole run: a process per step re-imports the stack (~10 s each) for no gain on 2 cores
+    executor_def=dg.in_process_executor,
     description="Nightly retraining: ingest → contracts → outcomes → sample → binning → selection → "
                 "candidates → backtest → report → registry → monitoring",
 )

@@ -24,7 +24,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from tests.conftest import isolated_env, read_summary, run_creditpipe
+from tests.conftest import ROOT, isolated_env, read_summary, run_creditpipe
 
 pytestmark = pytest.mark.integration
 
@@ -258,10 +258,9 @@ def dagster_services(tmp_path_factory, small_book):
     env.update(CREDITPIPE_CONFIG=str(config), CREDITPIPE_WORKDIR=str(tmp / "work"))
     port = free_port()
     gql = GraphQL(port)
-    cwd = tmp / "cwd"
-    cwd.mkdir()
-    web = [str(BIN / "dagster-webserver"), "-m", "pipelines.definitions", "-h", HOST, "-p", str(port)]
-    daemon = [str(BIN / "dagster-daemon"), "run", "-m", "pipelines.definitions"]
+    cwd = ROOT  # as `make ui` does: the code location "pipelines" comes from pyproject.toml's [tool.dagster]
+    web = [str(BIN / "dagster-webserver"), "-h", HOST, "-p", str(port)]
+    daemon = [str(BIN / "dagster-daemon"), "run"]
     with service("dagster-webserver", web, env, cwd,
                  lambda: _get_ok(f"http://{HOST}:{port}/server_info") and _location_loaded(gql)), \
          service("dagster-daemon", daemon, env, cwd, lambda: True):
@@ -281,11 +280,9 @@ def _launch_and_wait(gql: GraphQL, port: int) -> tuple[str, str]:
 
     location, repo = _repo(gql)
     client = DagsterGraphQLClient(HOST, port_number=port)
-    # The run is queued; the daemon's run coordinator launches it in a run worker process. Its steps
-    # execute in that process: the default multiprocess executor starts a fresh interpreter per step
-    # (~10-20 s of imports each, several minutes in all on 2 cores) and is not what is under test here.
-    run_id = client.submit_job_execution("nightly", repository_location_name=location, repository_name=repo["name"],
-                                         run_config={"execution": {"config": {"in_process": {}}}})
+    # The run is queued; the daemon's run coordinator launches it in a run worker process, where the
+    # job's in-process executor runs every step (as a scheduled run would).
+    run_id = client.submit_job_execution("nightly", repository_location_name=location, repository_name=repo["name"])
     deadline = time.monotonic() + RUN_TIMEOUT
     while True:
         run = gql(RUN_Q, {"runId": run_id})["runOrError"]
@@ -306,7 +303,7 @@ def _run_failure_text(gql: GraphQL, run_id: str) -> str:
 def test_code_location_loads_job_schedule_and_checks(dagster_services):
     gql, *_ = dagster_services
     location, repo = _repo(gql)
-    assert location == "pipelines.definitions"
+    assert location == "pipelines"
     assert "nightly" in {j["name"] for j in repo["jobs"]}
     [schedule] = [s for s in repo["schedules"] if s["name"] == "nightly_retraining"]
     assert schedule == {"name": "nightly_retraining", "cronSchedule": "0 2 * * *", "executionTimezone": "UTC",
@@ -367,6 +364,6 @@ def test_daemon_is_healthy(dagster_services):
         assert time.monotonic() < deadline, f"daemons not healthy: {statuses}"
         time.sleep(2)
     assert {"SCHEDULER", "QUEUED_RUN_COORDINATOR"} <= set(required)
-    proc = subprocess.run([str(BIN / "dagster-daemon"), "liveness-check"], env=env, cwd=tmp / "cwd",
+    proc = subprocess.run([str(BIN / "dagster-daemon"), "liveness-check"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
