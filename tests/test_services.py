@@ -77,9 +77,10 @@ def _stop(proc: subprocess.Popen, grace: float = 20) -> None:
 
 
 @contextmanager
-def service(name: str, cmd: list[str], env: dict, cwd: Path, ready, timeout: float = READY_TIMEOUT):
+def service(name: str, cmd: list[str], env: dict, cwd: Path, ready, timeout: float = READY_TIMEOUT,
+            log_dir: Path | None = None):
     """Start `cmd`, wait until `ready()` is true (bounded), yield the process, always stop it."""
-    log = cwd / f"{name}.log"
+    log = (log_dir or cwd) / f"{name}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -262,8 +263,8 @@ def dagster_services(tmp_path_factory, small_book):
     web = [str(BIN / "dagster-webserver"), "-h", HOST, "-p", str(port)]
     daemon = [str(BIN / "dagster-daemon"), "run"]
     with service("dagster-webserver", web, env, cwd,
-                 lambda: _get_ok(f"http://{HOST}:{port}/server_info") and _location_loaded(gql)), \
-         service("dagster-daemon", daemon, env, cwd, lambda: True):
+                 lambda: _get_ok(f"http://{HOST}:{port}/server_info") and _location_loaded(gql), log_dir=tmp), \
+         service("dagster-daemon", daemon, env, cwd, lambda: True, log_dir=tmp):
         yield gql, port, env, tmp, book
 
 
