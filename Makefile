@@ -45,8 +45,11 @@ ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	CREDITPIPE_CONFIG=configs/demo.yaml $(BIN)/dagster dev -h 127.0.0.1 -p 3000  # code location "pipelines" from pyproject.toml
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/generator.py
+	$(BIN)/python benchmarks/generator.py --applications 1000000 --months 24
 	$(BIN)/python benchmarks/outcomes.py
+	$(BIN)/python benchmarks/contracts.py
+	$(BIN)/python benchmarks/score.py
+	$(BIN)/python benchmarks/quality.py
 
 clean:
 	rm -rf .data
