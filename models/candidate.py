@@ -21,13 +21,14 @@ class CreditModel:
     """
 
     def __init__(self, name: str, estimator, calibration: str = "platt", n_grades: int = 10, top_n: int = 4,
-                 labels: dict[str, str] | None = None):
+                 labels: dict[str, str] | None = None, exact_reasons: bool = False):
         self.name = name
         self.estimator = estimator
         self.calibration = calibration
         self.n_grades = n_grades
         self.top_n = top_n
         self.labels = dict(labels or {})
+        self.exact_reasons = exact_reasons  # tree models: TreeSHAP (exact, slow) or path attribution (fast)
 
     def fit_calibration(self, X_dev: pd.DataFrame, y_dev) -> "CreditModel":
         """Calibrate the fitted estimator's PD and cut the master scale on development."""
@@ -54,7 +55,7 @@ class CreditModel:
         if hasattr(self.estimator, "points_table_"):
             values = scorecard_points_lost(self.estimator, X)
         elif hasattr(self.estimator, "contributions"):
-            values = self.estimator.contributions(X).drop(columns="bias")
+            values = self.estimator.contributions(X, approx=not self.exact_reasons).drop(columns="bias")
         else:  # no per-feature attribution (e.g. HistGradientBoosting): no reasons
             return pd.DataFrame({f"reason_{i + 1}": pd.Series([None] * len(X), dtype=object, index=X.index)
                                  for i in range(self.top_n)})
@@ -62,6 +63,11 @@ class CreditModel:
 
     def decide(self, X: pd.DataFrame) -> pd.DataFrame:
         """PD, score, grade and reason codes for each row, in input order."""
-        pd_ = self.predict_proba(X)
-        out = pd.DataFrame({"pd": pd_, "score": self.score(X), "grade": self.master_scale_.grade(pd_)}, index=X.index)
+        raw = self.raw_pd(X)
+        pd_ = self.calibrator_.transform(raw)
+        if hasattr(self.estimator, "points_table_"):
+            score = self.score(X)
+        else:  # tree models: points are the scaled raw PD; no second pass through the trees
+            score = np.rint(self.estimator.scaling.pd_to_score(raw)).astype(int)
+        out = pd.DataFrame({"pd": pd_, "score": score, "grade": self.master_scale_.grade(pd_)}, index=X.index)
         return pd.concat([out, self.reasons(X)], axis=1)

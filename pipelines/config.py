@@ -128,6 +128,7 @@ class ModelsConfig(_Strict):
     grades: int = Field(10, ge=2, le=30)
     reason_codes: int = Field(4, ge=1, le=10)
     labels: dict[str, str] = Field(default_factory=dict)  # feature → plain words for reason codes
+    exact_reasons: bool = False  # tree models: exact TreeSHAP reason codes (~5x slower scoring) instead of path attribution
     choose_by: Literal["test_auc", "scorecard"] = "test_auc"  # which candidate is registered
     walk_forward_origins: int = Field(3, ge=0, le=24)
 

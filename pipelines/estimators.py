@@ -58,6 +58,6 @@ def refit_function(cfg: PortfolioConfig, candidate: str, selected: list[str], ca
                 valid[rng.permutation(idx)[: max(1, len(idx) // 5)]] = True
             estimator.fit(X[~valid], y[~valid], X[valid], y[valid])
         m = cfg.models
-        return CreditModel(candidate, estimator, m.calibration, m.grades, m.reason_codes, m.labels).fit_calibration(X, y)
+        return CreditModel(candidate, estimator, m.calibration, m.grades, m.reason_codes, m.labels, m.exact_reasons).fit_calibration(X, y)
 
     return fit

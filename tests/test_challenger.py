@@ -254,6 +254,11 @@ def test_contributions_sum_to_the_log_odds(taiwan_xy, taiwan_challenger):
     p = taiwan_challenger.predict_proba(X)
     np.testing.assert_allclose(c.sum(axis=1).to_numpy(), np.log(p / (1 - p)), atol=1e-4)
     assert (c["PAY_0"].abs().mean() > c.drop(columns=["PAY_0", "bias"]).abs().mean()).all()
+    # the fast path attribution used for batch reason codes is additive too, and agrees on the strongest driver
+    a = taiwan_challenger.contributions(X, approx=True)
+    np.testing.assert_allclose(a.sum(axis=1).to_numpy(), np.log(p / (1 - p)), atol=1e-4)
+    assert not np.allclose(a.to_numpy(), c.to_numpy())
+    assert (a["PAY_0"].abs().mean() > a.drop(columns=["PAY_0", "bias"]).abs().mean()).all()
 
 
 def test_feature_importance_is_sorted_and_complete(taiwan_challenger):

@@ -76,6 +76,6 @@ def candidates(context: dg.AssetExecutionContext, portfolio: PortfolioResource, 
         else:
             estimator.fit(dev[features], dev["target"], test[features], test["target"])
         m = cfg.models
-        fitted[name] = CreditModel(name, estimator, m.calibration, m.grades, m.reason_codes, m.labels).fit_calibration(
+        fitted[name] = CreditModel(name, estimator, m.calibration, m.grades, m.reason_codes, m.labels, m.exact_reasons).fit_calibration(
             dev[features], dev["target"])
     return fitted

@@ -1,0 +1,256 @@
+"""Speed and memory of ``creditpipe score`` on 1,000,000 demo applications (Parquet and CSV).
+
+    .venv/bin/python benchmarks/score.py [--applications 1000000] [--train-applications 20000]
+                                         [--formats parquet csv] [--profile auto|always|never]
+
+1. Trains a model cheaply: a 20,000-application demo book (24 months, seed 1) written to a
+   temporary DuckDB file, ``creditpipe run`` on it (config ``source: {kind: warehouse,
+   url: duckdb:////abs/path}``, every other key the default) with a temporary MLflow SQLite
+   store; the run registers ``credit-pipeline-bench_score`` and makes it champion.
+2. Builds the scoring input: ``generate_loan_book(n_applications=1_000_000, months=24,
+   seed=1)``'s applications frame (all columns, PII included, as a lender's extract would
+   be), written as Parquet and as CSV.
+3. Times ``creditpipe score --model models:/credit-pipeline-bench_score@champion --input X
+   --output Y --quiet`` as a subprocess per format, under ``/usr/bin/time -v`` when present
+   (peak RSS of the scoring process; else the peak RSS of children from ``resource``).
+
+Prints one table: rows, input format, wall seconds of the whole command (process start,
+imports and model load included), the seconds the command itself reports for scoring,
+rows/s (on the wall seconds), peak RSS. Target: <= 60 s for 1M rows on 2 cores. When a
+format misses it (``--profile auto``, the default), scores the first 200,000 rows of that
+format under cProfile and prints the top functions by own time and by cumulative time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pstats
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from features.demo_book import generate_loan_book, write_duckdb  # noqa: E402
+
+TARGET_SECONDS = 60.0
+TARGET_ROWS = 1_000_000
+PORTFOLIO = "bench_score"
+MODEL = f"models:/credit-pipeline-{PORTFOLIO}@champion"
+PROFILE_ROWS = 200_000
+
+
+def creditpipe() -> str:
+    exe = Path(sys.executable).with_name("creditpipe")
+    return str(exe) if exe.exists() else "creditpipe"
+
+
+def job_env(tmp: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlflow.db'}"
+    return env
+
+
+def train(tmp: Path, n: int, months: int, seed: int) -> dict:
+    """A registered champion from a small demo book, through the real job."""
+    apps, perf = generate_loan_book(n_applications=n, months=months, seed=seed)
+    warehouse = tmp / "train.duckdb"
+    write_duckdb(warehouse, apps, perf)
+    config = tmp / "bench_score.yaml"
+    config.write_text(f"portfolio: {PORTFOLIO}\nsource:\n  kind: warehouse\n  url: duckdb:///{warehouse}\n")
+    t0 = time.perf_counter()
+    proc = subprocess.run([creditpipe(), "run", "--config", str(config), "--workdir", str(tmp / "work")],
+                          cwd=ROOT, env=job_env(tmp), capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"creditpipe run failed:\n{(proc.stderr or proc.stdout)[-2000:]}")
+    summary = json.loads((tmp / "work" / "summary.json").read_text())
+    metrics = json.loads((Path(summary["report_path"]).parent / "metrics.json").read_text())
+    return {"seconds": time.perf_counter() - t0, "version": summary["model_version"],
+            "candidate": metrics.get("chosen_candidate"), "test_auc": summary["metrics"]["test"]["auc"]}
+
+
+def write_inputs(tmp: Path, n: int, months: int, seed: int, formats: list[str]) -> tuple[dict, float]:
+    t0 = time.perf_counter()
+    apps, _ = generate_loan_book(n_applications=n, months=months, seed=seed)
+    gen = time.perf_counter() - t0
+    paths = {}
+    for fmt in formats:
+        path = tmp / f"applications.{fmt}"
+        if fmt == "parquet":
+            apps.to_parquet(path, index=False)
+        else:
+            apps.to_csv(path, index=False)
+        paths[fmt] = path
+    # the profile input: the first PROFILE_ROWS rows, same format
+    for fmt in formats:
+        path = tmp / f"applications_head.{fmt}"
+        head = apps.head(PROFILE_ROWS)
+        head.to_parquet(path, index=False) if fmt == "parquet" else head.to_csv(path, index=False)
+    del apps
+    return paths, gen
+
+
+def _time_v(stderr: str) -> tuple[float | None, float | None]:
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", stderr)
+    secs = None
+    if wall:
+        secs = 0.0
+        for part in wall.group(1).split(":"):
+            secs = secs * 60 + float(part)
+    return (int(rss.group(1)) / 1024 if rss else None), secs
+
+
+def score(tmp: Path, path: Path, fmt: str) -> dict:
+    out = tmp / f"scored.{fmt}"
+    cmd = [creditpipe(), "score", "--model", MODEL, "--input", str(path), "--output", str(out), "--quiet"]
+    timev = shutil.which("time") if Path("/usr/bin/time").exists() else None
+    if timev:
+        cmd = ["/usr/bin/time", "-v", *cmd]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=job_env(tmp), capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return {"format": fmt, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1][:200]}
+    rss, _ = _time_v(proc.stderr) if timev else (None, None)
+    if rss is None:  # peak of any child so far: exact only while this is the largest child
+        rss = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    said = re.search(r" in ([\d.]+) s", proc.stdout)
+    rows = re.search(r"scored ([\d,]+) applications", proc.stdout)
+    out.unlink(missing_ok=True)
+    return {"format": fmt, "rows": int(rows.group(1).replace(",", "")) if rows else None, "wall": wall,
+            "scoring": float(said.group(1)) if said else None, "rss_mb": rss,
+            "rss_how": "/usr/bin/time -v" if timev else "getrusage(RUSAGE_CHILDREN)"}
+
+
+# (file suffix, function) -> label: the steps of `creditpipe score`, as cumulative time
+STEPS = [
+    (("cli.py", "<module>"), "import pipelines.cli (start-up)"),
+    (("__init__.py", "load_model"), "mlflow.pyfunc.load_model"),
+    (("scoring.py", "score_file"), "score_file (read + score + write)"),
+    (("scoring.py", "_chunks"), "  read chunks"),
+    (("scoring.py", "conform_to_schema"), "  conform_to_schema"),
+    (("data_validation.py", "wrapper"), "  pyfunc predict (schema enforcement + model)"),
+    (("serving.py", "input_frame"), "    ScoringPipeline.input_frame"),
+    (("candidate.py", "decide"), "    CreditModel.decide"),
+    (("candidate.py", "predict_proba"), "      CreditModel.predict_proba"),
+    (("candidate.py", "score"), "      CreditModel.score"),
+    (("candidate.py", "grade"), "      CreditModel.grade"),
+    (("candidate.py", "reasons"), "      CreditModel.reasons"),
+    (("challenger.py", "predict_proba"), "        XGBoostChallenger.predict_proba"),
+    (("challenger.py", "contributions"), "        XGBoostChallenger.contributions (TreeSHAP)"),
+    (("challenger.py", "_dmatrix"), "        XGBoostChallenger._dmatrix"),
+    (("scorecard.py", "predict_proba"), "        WoeLogisticScorecard.predict_proba"),
+    (("reason_codes.py", "rank_reasons"), "        rank_reasons"),
+    (("reason_codes.py", "scorecard_points_lost"), "        scorecard_points_lost"),
+    (("frame.py", "to_csv"), "  DataFrame.to_csv"),
+    (("core.py", "write_table"), "  ParquetWriter.write_table"),
+]
+
+
+def breakdown(stats: pstats.Stats) -> str:
+    """Cumulative seconds and calls of each step of `creditpipe score` found in the profile."""
+    found = {}
+    for (fname, _line, func), (_cc, nc, _tt, ct, _callers) in stats.stats.items():
+        for (suffix, name), label in STEPS:
+            if func == name and fname.endswith(suffix):
+                calls, secs = found.get(label, (0, 0.0))
+                found[label] = (calls + nc, max(secs, ct) if name == "<module>" else secs + ct)
+    total = max(v[2] for v in stats.total_tt and [(0, 0, stats.total_tt)] or [(0, 0, 0.0)])
+    lines = [f"--- where the time goes (cumulative seconds under cProfile; total {total:.1f} s)"]
+    for _key, label in STEPS:
+        if label in found:
+            calls, secs = found[label]
+            lines.append(f"{label:<52} {secs:8.2f} s  {calls:>5} calls")
+    return "\n".join(lines) + "\n"
+
+
+def profile(tmp: Path, path: Path, fmt: str, top: int = 25) -> str:
+    """cProfile of ``creditpipe score`` on the first PROFILE_ROWS rows (same code path, one chunk)."""
+    prof = tmp / f"score_{fmt}.prof"
+    out = tmp / f"scored_head.{fmt}"
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "pipelines.cli", "score", "--model", MODEL,
+           "--input", str(path), "--output", str(out), "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=job_env(tmp), capture_output=True, text=True)
+    if proc.returncode != 0 or not prof.exists():
+        return f"profile failed: {(proc.stderr or proc.stdout).strip()[-300:]}"
+    import io
+
+    buf = io.StringIO()
+    stats = pstats.Stats(str(prof), stream=buf).strip_dirs()
+    buf.write(f"\n--- cProfile: creditpipe score on {PROFILE_ROWS:,} {fmt} rows ({proc.stdout.strip()})\n")
+    buf.write(breakdown(stats))
+    buf.write("--- by own time (tottime)\n")
+    stats.sort_stats("tottime").print_stats(top)
+    buf.write("--- by cumulative time\n")
+    stats.sort_stats("cumulative").print_stats(top)
+    text = buf.getvalue()
+    return "\n".join(ln for ln in text.splitlines() if ln.strip() and not ln.startswith(("   Ordered by", "   List reduced")))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--applications", type=int, default=TARGET_ROWS)
+    ap.add_argument("--train-applications", type=int, default=20_000)
+    ap.add_argument("--months", type=int, default=24)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--formats", nargs="+", default=["parquet", "csv"], choices=["parquet", "csv"])
+    ap.add_argument("--profile", default="auto", choices=["auto", "always", "never"])
+    ap.add_argument("--keep", default=None, help="keep the inputs and stores in this directory")
+    args = ap.parse_args()
+
+    tmp = Path(args.keep or tempfile.mkdtemp(prefix="creditpipe-score-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+        log(f"training on {args.train_applications:,} demo applications (creditpipe run) ...")
+        trained = train(tmp, args.train_applications, args.months, args.seed)
+        log(f"writing {args.applications:,} demo applications as {', '.join(args.formats)} ...")
+        paths, gen = write_inputs(tmp, args.applications, args.months, args.seed, args.formats)
+        results = []
+        for fmt in args.formats:
+            log(f"scoring {fmt} ...")
+            results.append(score(tmp, paths[fmt], fmt))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        head = f"{'rows':>10} {'format':<8} {'size MB':>8} {'seconds':>8} {'scoring s':>9} {'rows/s':>9} {'peak RSS MB':>11} {'target':>7}"
+        lines = [head, "-" * len(head)]
+        slow = []
+        for r in results:
+            size = paths[r["format"]].stat().st_size / 2**20
+            if "error" in r:
+                lines.append(f"{args.applications:>10,} {r['format']:<8} {size:8.0f} ERROR: {r['error']}")
+                slow.append(r["format"])
+                continue
+            limit = TARGET_SECONDS * r["rows"] / TARGET_ROWS
+            ok = r["wall"] <= limit
+            if not ok:
+                slow.append(r["format"])
+            lines.append(f"{r['rows']:>10,} {r['format']:<8} {size:8.0f} {r['wall']:8.1f} {r['scoring'] or float('nan'):9.1f} "
+                         f"{r['rows'] / r['wall']:9,.0f} {r['rss_mb']:11,.0f} {'PASS' if ok else 'FAIL':>7}")
+        print("\n".join(lines))
+        print(f"Model: {MODEL} = version {trained['version']} ({trained['candidate']}; test AUC "
+              f"{trained['test_auc']:.4f}), trained by creditpipe run on {args.train_applications:,} demo applications "
+              f"in {trained['seconds']:.0f} s. Input: generate_loan_book({args.applications:,}, months={args.months}, "
+              f"seed={args.seed}) applications, all columns ({gen:.0f} s to generate).")
+        print(f"seconds = wall time of the whole command (start-up, imports, model load, read, score, write); scoring s = "
+              f"what the command reports (read + score + write); peak RSS via {results[0].get('rss_how', '?')}. "
+              f"Target <= {TARGET_SECONDS:.0f} s per 1M rows on 2 cores; this machine: {cores} cores.")
+        todo = args.formats if args.profile == "always" else slow if args.profile == "auto" else []
+        for fmt in todo:
+            print(profile(tmp, tmp / f"applications_head.{fmt}", fmt))
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
