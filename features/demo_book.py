@@ -490,7 +490,6 @@ def _performance(
     vintage = loans["vintage"]
     risk = loans["risk"].astype(np.float32)
     term = loans["term"].astype(np.int16)
-    L = vintage.size
     starts = np.searchsorted(vintage, np.arange(T + 1))  # loans are sorted by vintage
 
     roll_base = (-4.35 + 1.15 * risk).astype(np.float32)  # 0 -> 30 DPD

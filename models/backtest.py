@@ -14,21 +14,9 @@ from models import metrics
 class Backtest:
     """Per-candidate metrics by split, and the month-by-month out-of-time table."""
 
-    by_split: pd.DataFrame  # candidate, split, rows, bads, bad_rate, auc, gini, ks, ks_score, psi
+    by_split: pd.DataFrame  # candidate, split, rows, bads, bad_rate, auc, gini, ks, psi
     by_month: pd.DataFrame  # candidate, application_month, rows, bads, bad_rate, auc, gini, ks, psi
     predictions: pd.DataFrame  # application id, split, month, target, and pd_/score_ per candidate
-
-    def metrics(self, candidate: str) -> dict[str, dict[str, float]]:
-        """``{split: {auc, ks, gini, psi, ...}}`` for one candidate."""
-        part = self.by_split[self.by_split["candidate"] == candidate].set_index("split")
-        cols = ["rows", "bads", "bad_rate", "auc", "gini", "ks", "psi"]
-        return {split: {c: _plain(row[c]) for c in cols} for split, row in part.iterrows()}
-
-
-def _plain(v):
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    return float(v) if v is not None and pd.notna(v) else None
 
 
 def _discrimination(y: np.ndarray, pd_: np.ndarray) -> dict[str, float]:

@@ -10,7 +10,6 @@ import pytest
 from mlflow import MlflowClient
 
 from models.report import _fmt
-from tests.conftest import isolated_env, read_summary, run_creditpipe
 
 pytestmark = pytest.mark.integration
 
