@@ -147,7 +147,7 @@ STEPS = [
     (("candidate.py", "grade"), "      CreditModel.grade"),
     (("candidate.py", "reasons"), "      CreditModel.reasons"),
     (("challenger.py", "predict_proba"), "        XGBoostChallenger.predict_proba"),
-    (("challenger.py", "contributions"), "        XGBoostChallenger.contributions (TreeSHAP)"),
+    (("challenger.py", "contributions"), "        XGBoostChallenger.contributions (pred_contribs)"),
     (("challenger.py", "_dmatrix"), "        XGBoostChallenger._dmatrix"),
     (("scorecard.py", "predict_proba"), "        WoeLogisticScorecard.predict_proba"),
     (("reason_codes.py", "rank_reasons"), "        rank_reasons"),
