@@ -77,8 +77,7 @@ class WoeBinner:
             raise SampleError(f"binning: X has {len(X)} rows but y has {len(y)}")
         if len(np.unique(y)) != 2:
             raise SampleError("binning: the development target needs both goods and bads")
-        unknown = sorted(set(self.spec.monotonic_trends) | set(self.spec.fixed_splits) - set(X.columns))
-        unknown = [u for u in unknown if u not in X.columns]
+        unknown = sorted((set(self.spec.monotonic_trends) | set(self.spec.fixed_splits)) - set(X.columns))
         if unknown:
             raise ConfigError(f"binning: per-variable settings name unknown features {unknown}")
         self.variables_ = list(X.columns)
