@@ -17,6 +17,24 @@ SPLITS = ("dev", "test", "oot")
 
 
 @dataclass(frozen=True)
+class ModelingSample:
+    """What the ``modeling_sample`` asset passes on.
+
+    ``sample``: one row per labelled loan (id, ``application_month``, ``target``, ``split``,
+    features); ``features``: the candidate feature names; ``summary``: rows, bads and bad
+    rate per split (and per split and month), as :func:`sample_summary` returns it.
+    """
+
+    sample: pd.DataFrame
+    features: list[str]
+    summary: pd.DataFrame
+
+    def split(self, name: str) -> pd.DataFrame:
+        """The rows of one split (``dev``, ``test``, ``oot``)."""
+        return self.sample[self.sample["split"] == name]
+
+
+@dataclass(frozen=True)
 class SampleDesign:
     """How labelled loans are split.
 

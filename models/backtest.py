@@ -19,6 +19,16 @@ class Backtest:
     predictions: pd.DataFrame  # application id, split, month, target, and pd_/score_ per candidate
 
 
+@dataclass
+class BacktestResult:
+    """What the ``backtest`` asset passes on: every candidate's backtest, the chosen
+    candidate's name and the walk-forward table of the chosen candidate."""
+
+    backtest: Backtest
+    chosen: str
+    walk_forward: pd.DataFrame
+
+
 def _discrimination(y: np.ndarray, pd_: np.ndarray) -> dict[str, float]:
     if len(y) == 0 or y.min() == y.max():  # one class only: AUC/KS undefined
         return {"auc": np.nan, "gini": np.nan, "ks": np.nan}

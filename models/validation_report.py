@@ -48,6 +48,39 @@ class ReportInputs:
     psi_alert: float = 0.25
 
 
+@dataclass(frozen=True)
+class ReportResult:
+    """What the ``validation_report`` asset passes on.
+
+    ``report_path``/``metrics_path``: the HTML report and ``metrics.json``; ``report_dir``:
+    their directory (tables/, plots/, oot_scores.csv); ``contracts_dir``: the run's data
+    contract results; ``candidate``: the chosen candidate's name.
+
+    ``metrics`` is ``metrics.json``'s ``"metrics"`` entry, for the chosen candidate, and its
+    names are stable (promotion gates read them):
+
+    * ``metrics[split][name]`` for ``split`` in ``validation``, ``test``, ``oot`` (``dev`` is
+      the fit rows): ``rows``, ``bads``, ``bad_rate``, ``auc``, ``auc_lower``, ``auc_upper``
+      (DeLong 95%), ``gini``, ``ks``, ``ks_score``, ``psi``, ``brier``, ``log_loss``,
+      ``hosmer_lemeshow``, ``hosmer_lemeshow_p``, ``mean_pd``;
+    * ``metrics[split]["calibration"]``: ``hosmer_lemeshow_p``, ``binomial_rejected_grades`` and
+      ``jeffreys_rejected_grades`` (lists of grades whose PD the test rejects at
+      ``alpha``), ``alpha``, ``rejected`` (any of the three rejects);
+    * ``metrics["overfitting_flag"]`` (bool): the fit–validation AUC gap exceeds the
+      configured threshold; ``metrics["overfitting_gap"]`` the gap itself.
+
+    Loop over splits with ``metrics[s] for s in SPLIT_NAMES if s in metrics`` (the
+    top level also holds the flags above).
+    """
+
+    report_path: str
+    metrics_path: str
+    report_dir: str
+    contracts_dir: str
+    candidate: str
+    metrics: dict
+
+
 def _split(inp: ReportInputs, name: str) -> pd.DataFrame:
     return inp.backtest.predictions[inp.backtest.predictions["split"] == name]
 

@@ -125,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         registered = result.output_for_node("registered_model")
         report = result.output_for_node("validation_report")
         monitoring = result.output_for_node("monitoring")
-    m = report["metrics"]
+    m = report.metrics
     summary = {
         "dagster_run_id": result.run_id,
         "mlflow_run_id": registered["mlflow_run_id"],
@@ -138,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "metrics": {"test": {k: m["test"][k] for k in ("auc", "ks", "gini")},
                     "oot": {k: m["oot"][k] for k in ("auc", "ks", "gini", "psi")}},
         "monitoring": {"score_psi": monitoring["score_psi"], "status": monitoring["status"]},
-        "report_path": report["report_path"],
+        "report_path": report.report_path,
         "seconds": round(time.perf_counter() - start, 1),
     }
     (workdir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

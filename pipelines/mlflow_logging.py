@@ -14,6 +14,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from models.serving import CreditScoreModel, ScoringPipeline
+from models.validation_report import ReportResult
 from pipelines.config import PortfolioConfig
 from pipelines.resources import MlflowResource
 
@@ -51,19 +52,19 @@ def _requirements() -> list[str]:
 
 
 def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: str, pipelines: dict[str, ScoringPipeline],
-                      chosen: str, example: pd.DataFrame, report: dict) -> dict:
+                      chosen: str, example: pd.DataFrame, report: ReportResult) -> dict:
     """Log params, metrics, the report, the contract results and every candidate as a pyfunc model;
     register the chosen candidate as a new model version."""
     res.client()  # sets the tracking URI
     experiment_id = res.experiment_id(cfg.mlflow.experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}",
                           tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "candidate": chosen}) as run:
-        mlflow.log_params({**config_params(cfg), **contract_params(report["contracts_dir"])})
-        mlflow.log_metrics({f"{split}_{k}": float(v) for split, m in report["metrics"].items()
+        mlflow.log_params({**config_params(cfg), **contract_params(report.contracts_dir)})
+        mlflow.log_metrics({f"{split}_{k}": float(v) for split, m in report.metrics.items() if isinstance(m, dict)
                             for k, v in m.items() if isinstance(v, (int, float)) and v is not None})
-        mlflow.log_artifacts(report["report_dir"], artifact_path="report")
-        if Path(report["contracts_dir"]).is_dir():
-            mlflow.log_artifacts(report["contracts_dir"], artifact_path="contracts")
+        mlflow.log_artifacts(report.report_dir, artifact_path="report")
+        if Path(report.contracts_dir).is_dir():
+            mlflow.log_artifacts(report.contracts_dir, artifact_path="contracts")
         infos = {}
         for name, pipeline in pipelines.items():
             X = pipeline.input_frame(example)
@@ -73,7 +74,7 @@ def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id:
                 metadata={"id_column": pipeline.id_column, "portfolio": cfg.portfolio, "candidate": name},
             )
     version = mlflow.register_model(infos[chosen].model_uri, cfg.model_name,
-                                    tags={"oot_auc": repr(float(report["metrics"]["oot"]["auc"])), "candidate": chosen,
+                                    tags={"oot_auc": repr(float(report.metrics["oot"]["auc"])), "candidate": chosen,
                                           "dagster_run_id": dagster_run_id, "mlflow_run_id": run.info.run_id})
     return {"mlflow_run_id": run.info.run_id, "model_version": str(version.version), "model_uri": infos[chosen].model_uri,
             "candidate": chosen}

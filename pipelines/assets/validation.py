@@ -6,8 +6,9 @@ import dagster as dg
 import pandas as pd
 
 from features.binning import WoeBinner
-from models.backtest import Backtest, run_backtest, walk_forward
-from models.validation_report import ReportInputs, write_validation_report
+from features.sample import ModelingSample
+from models.backtest import Backtest, BacktestResult, run_backtest, walk_forward
+from models.validation_report import ReportInputs, ReportResult, write_validation_report
 from pipelines.config import PortfolioConfig, TableSource
 from pipelines.estimators import refit_function
 from pipelines.mlflow_logging import current_champion
@@ -24,11 +25,11 @@ def choose_candidate(cfg: PortfolioConfig, backtest: Backtest) -> str:
 
 
 @dg.asset(group_name="validation")
-def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: dict,
-             feature_selection: pd.DataFrame, candidates: dict) -> dict:
+def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: ModelingSample,
+             feature_selection: pd.DataFrame, candidates: dict) -> BacktestResult:
     """Every candidate on dev / test / oot and on each out-of-time month; walk-forward refits of the chosen one."""
     cfg = portfolio.load()
-    sample, features = modeling_sample["sample"], modeling_sample["features"]
+    sample, features = modeling_sample.sample, modeling_sample.features
     result = run_backtest(candidates, sample, features)
     chosen = choose_candidate(cfg, result)
     context.log.info(f"chosen candidate: {chosen}\n" + result.by_split.to_string(index=False))
@@ -38,13 +39,13 @@ def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, mo
                         origins=cfg.models.walk_forward_origins)
     if len(walk):
         context.log.info("walk-forward:\n" + walk.to_string(index=False))
-    return {"backtest": result, "chosen": chosen, "walk_forward": walk}
+    return BacktestResult(backtest=result, chosen=chosen, walk_forward=walk)
 
 
 @dg.asset(group_name="validation")
 def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioResource, workdir: WorkdirResource,
-                      mlflow: MlflowResource, loan_outcomes: dict, modeling_sample: dict, binning: WoeBinner,
-                      feature_selection: pd.DataFrame, candidates: dict, backtest: dict) -> dict:
+                      mlflow: MlflowResource, loan_outcomes: dict, modeling_sample: ModelingSample, binning: WoeBinner,
+                      feature_selection: pd.DataFrame, candidates: dict, backtest: BacktestResult) -> ReportResult:
     """Self-contained HTML report and metrics.json in the run's work directory."""
     cfg = portfolio.load()
     run_dir = workdir.run_dir(context.run.run_id)
@@ -57,9 +58,9 @@ def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioRes
     champion = current_champion(mlflow, cfg.model_name)
     inputs = ReportInputs(
         portfolio=cfg.portfolio, run_label=f"Dagster run {context.run.run_id}", bad_definition=cfg.bad_definition.model_dump(),
-        sample=modeling_sample["sample"], sample_summary=modeling_sample["summary"], features=modeling_sample["features"],
+        sample=modeling_sample.sample, sample_summary=modeling_sample.summary, features=modeling_sample.features,
         outcome_tables=loan_outcomes, binner=binning, selection=feature_selection, candidates=candidates,
-        backtest=backtest["backtest"], chosen=backtest["chosen"], walk_forward=backtest["walk_forward"],
+        backtest=backtest.backtest, chosen=backtest.chosen, walk_forward=backtest.walk_forward,
         registry_champion={"version": champion.version, "oot_auc": champion.oot_auc} if champion else None,
         min_improvement=cfg.promotion.min_improvement,
         contract_summary=json.loads(contract_summary.read_text()) if contract_summary.is_file() else None,
@@ -69,11 +70,11 @@ def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioRes
     out = run_dir / "report"
     report_path, metrics_path, results = write_validation_report(inputs, out)
     # the in-pipeline scores of the out-of-time sample: the registered model must reproduce them exactly
-    preds = backtest["backtest"].predictions
+    preds = backtest.backtest.predictions
     preds[preds["split"] == "oot"].to_csv(out / "oot_scores.csv", index=False)
     for warning in results["warnings"]:
         context.log.warning(f"validation: {warning}")
     context.add_output_metadata({"report": dg.MetadataValue.path(str(report_path)),
                                  "oot_auc": results["metrics"]["oot"]["auc"], "warnings": len(results["warnings"])})
-    return {"report_path": str(report_path), "metrics_path": str(metrics_path), "report_dir": str(out),
-            "contracts_dir": str(run_dir / "contracts"), "candidate": backtest["chosen"], "metrics": results["metrics"]}
+    return ReportResult(report_path=str(report_path), metrics_path=str(metrics_path), report_dir=str(out),
+                        contracts_dir=str(run_dir / "contracts"), candidate=backtest.chosen, metrics=results["metrics"])
