@@ -158,6 +158,47 @@ class ContractConfig(_Strict):
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per contract (applications, performance, flat_table)
 
 
+class SupervisoryConfig(_Strict):
+    """Traffic lights of the supervisory PD tests (ECB validation-reporting instructions, 2019, section 2.5).
+
+    p-value tests (Jeffreys, AUC vs initial validation, Herfindahl) are amber below ``p_amber``
+    and red below ``p_red``; per-grade Jeffreys is red once ``red_grades`` grades are red; the
+    migration matrix's larger weighted bandwidth is amber / red from ``mwb_amber`` / ``mwb_red``.
+    PSI and CSI use the ``monitoring`` tiers.
+    """
+
+    p_amber: float = Field(0.10, gt=0, lt=1)
+    p_red: float = Field(0.05, gt=0, lt=1)
+    red_grades: int = Field(2, ge=1)
+    mwb_amber: float = Field(0.20, gt=0, le=1)
+    mwb_red: float = Field(0.30, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SupervisoryConfig":
+        if self.p_red >= self.p_amber:
+            raise ValueError("supervisory.p_red must be below supervisory.p_amber")
+        if self.mwb_amber >= self.mwb_red:
+            raise ValueError("supervisory.mwb_amber must be below supervisory.mwb_red")
+        return self
+
+
+class ProtectedConfig(_Strict):
+    """Protected attributes: fairness is measured on each, whether the model uses it or not.
+
+    An attribute the data lacks is reported and skipped. ``used_as_feature``: a protected
+    attribute among the model's features is a report warning (``warn``) or stops the run
+    (``error``; exclude it from the features in ``source.exclude``). Numeric attributes are
+    banded by ``bands`` (cut points) or their quintiles; the decision is PD at or below the
+    cut-off that approves ``approval_rate`` of the held-out loans.
+    """
+
+    attributes: list[str] = Field(default_factory=lambda: ["age", "marital_status"])
+    used_as_feature: Literal["warn", "error"] = "warn"
+    bands: dict[str, list[float]] = Field(default_factory=dict)
+    approval_rate: float = Field(0.8, gt=0, le=1)
+    min_group_rows: int = Field(30, ge=1)  # smaller groups are shown, not judged by the four-fifths rule
+
+
 class MlflowConfig(_Strict):
     experiment: str = "credit-pipeline"
     model_name: str | None = None  # default: credit-pipeline-<portfolio>
@@ -176,6 +217,8 @@ class PortfolioConfig(_Strict):
     promotion: PromotionConfig = PromotionConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     mlflow: MlflowConfig = MlflowConfig()
+    supervisory: SupervisoryConfig = SupervisoryConfig()
+    protected: ProtectedConfig = ProtectedConfig()
 
     @model_validator(mode="after")
     def _psi_bands_ordered(self) -> "PortfolioConfig":
