@@ -1,29 +1,66 @@
-"""Optimal binning and WOE with optbinning's ``BinningProcess``.
+"""Optimal binning and WOE: optbinning's optimiser and binning tables on pre-binned counts.
+
+:class:`WoeBinner` never hands optbinning the raw rows. All variables are summarised in
+two vectorised passes (:mod:`features.prebinning`: a mergeable quantile sketch, then
+good/bad counts per cell), each variable is solved on its cells
+(:mod:`features.optimal_binning`: optbinning's CART pre-binning rule, pure-bin merging
+and CP solver), and any table is transformed to WOE in one pass per variable
+(:mod:`features.woe`). :meth:`WoeBinner.fit_chunks` does the same over data that does not
+fit in memory.
 
 WOE follows optbinning's convention, ``ln(%good / %bad)``: a higher WOE is a safer bin.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from optbinning import BinningProcess
 
 from features.errors import ConfigError, SampleError
+from features.optimal_binning import solve
+from features.prebinning import CellCounts, PreBinner
+from features.woe import METRICS, WoeMap, woe_map
+
+MONOTONIC_TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "peak", "valley",
+                    "convex", "concave", "peak_heuristic", "valley_heuristic")
+TABLE_COLUMNS = {"Bin": "bin", "Count": "count", "Count (%)": "share", "Non-event": "goods", "Event": "bads",
+                 "Event rate": "bad_rate", "WoE": "woe", "IV": "iv"}
 
 
 @dataclass(frozen=True)
 class BinningSpec:
-    """Binning constraints: global defaults plus per-variable overrides."""
+    """Binning constraints: global defaults plus per-variable overrides.
+
+    ``cat_cutoff``: categories rarer than this share of a variable's non-missing rows are
+    grouped into one 'others' bin before the optimiser runs (None: no grouping).
+    ``fixed_splits``: numeric splits a modeler imposes; the bins are exactly these, and
+    the optimiser's own splits are kept alongside for comparison.
+    """
 
     max_n_bins: int = 8
     min_bin_size: float = 0.05
     monotonic_trend: str | None = "auto_asc_desc"
-    monotonic_trends: dict[str, str] = field(default_factory=dict)
+    monotonic_trends: dict[str, str | None] = field(default_factory=dict)
     special_codes: dict[str, list[float]] = field(default_factory=dict)
     fixed_splits: dict[str, list[float]] = field(default_factory=dict)
+    cat_cutoff: float | None = None
+    max_n_prebins: int = 20
+    min_prebin_size: float = 0.05
+
+    def __post_init__(self):
+        if not isinstance(self.max_n_bins, int) or self.max_n_bins < 2:
+            raise ConfigError(f"binning.max_n_bins must be an integer of at least 2, got {self.max_n_bins!r}")
+        if not 0 < self.min_bin_size <= 0.5:
+            raise ConfigError(f"binning.min_bin_size must be in (0, 0.5], got {self.min_bin_size!r}")
+        if self.cat_cutoff is not None and not 0 < self.cat_cutoff <= 1:
+            raise ConfigError(f"binning.cat_cutoff must be in (0, 1] or None, got {self.cat_cutoff!r}")
+        for key, trend in [("monotonic_trend", self.monotonic_trend)] + [
+                (f"monotonic_trends.{k}", v) for k, v in self.monotonic_trends.items()]:
+            if trend is not None and trend not in MONOTONIC_TRENDS:
+                raise ConfigError(f"binning.{key}: unknown monotonic trend {trend!r}; use one of {MONOTONIC_TRENDS} or null")
 
 
 def split_feature_types(frame: pd.DataFrame, columns: list[str], categorical: list[str] = ()) -> tuple[list[str], list[str]]:
@@ -45,92 +82,178 @@ class WoeBinner:
     spec : BinningSpec
     categorical : list of str
         Features to bin as categories (object/category dtypes are found automatically).
+    seed : int
+        Seed of the quantile sketch's sample (only used above 131,072 rows per variable).
+
+    Attributes
+    ----------
+    variables_, numeric_, categorical_ : list of str
+    binnings_ : dict of name → fitted ``optbinning.OptimalBinning`` (the bins in use)
+    optimal_ : dict of name → fitted ``OptimalBinning`` without the fixed splits
+        (variables with ``fixed_splits`` only: the optimiser's answer, for comparison)
+    cells_ : dict of name → :class:`~features.prebinning.CellCounts` (the pre-bins)
+    maps_ : dict of name → :class:`~features.woe.WoeMap`
     """
 
-    def __init__(self, spec: BinningSpec | None = None, categorical: list[str] = ()):
+    def __init__(self, spec: BinningSpec | None = None, categorical: list[str] = (), seed: int = 0):
         self.spec = spec or BinningSpec()
         self.categorical = list(categorical)
+        self.seed = seed
 
-    def _fit_params(self, variables: list[str], categorical: list[str]) -> dict[str, dict]:
-        params: dict[str, dict] = {}
-        for name in variables:
-            p: dict = {}
-            trend = self.spec.monotonic_trends.get(name, self.spec.monotonic_trend)
-            if name in categorical:
-                # monotonic trends on categories order them by event rate; keep auto there
-                trend = None if trend in ("ascending", "descending", "peak", "valley") else trend
-            if trend is not None:
-                p["monotonic_trend"] = trend
-            if name in self.spec.special_codes:
-                p["special_codes"] = list(self.spec.special_codes[name])
-            if name in self.spec.fixed_splits:
-                if name in categorical:
-                    raise ConfigError(f"binning.fixed_splits.{name}: fixed numeric splits on a categorical feature")
-                p["user_splits"] = list(self.spec.fixed_splits[name])
-                p["user_splits_fixed"] = [True] * len(self.spec.fixed_splits[name])
-            params[name] = p
-        return params
-
+    # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, y) -> "WoeBinner":
-        y = np.asarray(y)
-        if len(X) != len(y):
-            raise SampleError(f"binning: X has {len(X)} rows but y has {len(y)}")
-        if len(np.unique(y)) != 2:
+        y = self._check_target(np.asarray(y), len(X))
+        self._set_variables(X)
+        cells = self._prebinner().fit(X, y)
+        return self.fit_prebinned(cells)
+
+    def fit_chunks(self, chunks: Callable[[], Iterable[tuple[pd.DataFrame, np.ndarray]]]) -> "WoeBinner":
+        """Fit from data read chunk by chunk: ``chunks()`` yields ``(X, y)`` and is called twice (two passes)."""
+        first = next(iter(chunks()), None)
+        if first is None:
+            raise SampleError("binning: the chunk source yielded no data")
+        self._set_variables(first[0])
+        pre = self._prebinner()
+        for X, _ in chunks():
+            pre.sketch_chunk(X)
+        edges = pre.edges()
+        cells = None
+        for X, y in chunks():
+            part = pre.count_chunk(X, self._check_target(np.asarray(y), len(X), single_class_ok=True), edges)
+            cells = part if cells is None else {k: cells[k].add(part[k]) for k in cells}
+        total = sum(int(c.bads.sum() + c.missing[1] + c.special[1]) for c in list(cells.values())[:1])
+        n = next(iter(cells.values())).n
+        if total in (0, n):
             raise SampleError("binning: the development target needs both goods and bads")
+        return self.fit_prebinned(cells)
+
+    def fit_prebinned(self, cells: dict[str, CellCounts]) -> "WoeBinner":
+        """Solve every variable on its pre-bins (cells from :class:`~features.prebinning.PreBinner`)."""
+        self.cells_ = cells
+        self.binnings_, self.optimal_, self.maps_, self._tables = {}, {}, {}, {}
+        for name in self.variables_:
+            params = self._params(name)
+            fixed = self.spec.fixed_splits.get(name)
+            self.binnings_[name] = solve(cells[name], name, params, fixed)
+            if fixed:
+                self.optimal_[name] = solve(cells[name], name, params)
+            table = self.binnings_[name].binning_table.build().drop(index="Totals", errors="ignore").reset_index(drop=True)
+            self._tables[name] = table
+            kind = "categorical" if name in self.categorical_ else "numeric"
+            self.maps_[name] = woe_map(name, kind, self.binnings_[name], table, self.spec.special_codes.get(name))
+        self._summary = None
+        return self
+
+    def _check_target(self, y: np.ndarray, n: int, single_class_ok: bool = False) -> np.ndarray:
+        if n != len(y):
+            raise SampleError(f"binning: X has {n} rows but y has {len(y)}")
+        values = set(np.unique(y).tolist())
+        if not values <= {0, 1}:
+            raise SampleError(f"binning: the target must be 0 (good) / 1 (bad), got values {sorted(values)[:5]}")
+        if len(values) != 2 and not single_class_ok:
+            raise SampleError("binning: the development target needs both goods and bads")
+        return y.astype(np.int64)
+
+    def _set_variables(self, X: pd.DataFrame) -> None:
         unknown = sorted((set(self.spec.monotonic_trends) | set(self.spec.fixed_splits)) - set(X.columns))
         if unknown:
             raise ConfigError(f"binning: per-variable settings name unknown features {unknown}")
         self.variables_ = list(X.columns)
         self.numeric_, self.categorical_ = split_feature_types(X, self.variables_, self.categorical)
-        self.process_ = BinningProcess(
-            variable_names=self.variables_,
-            categorical_variables=self.categorical_,
-            max_n_bins=self.spec.max_n_bins,
-            min_bin_size=self.spec.min_bin_size,
-            binning_fit_params=self._fit_params(self.variables_, self.categorical_),
-        )
-        self.process_.fit(self._prepare(X), y)
-        return self
+        wrong = sorted(set(self.spec.fixed_splits) & set(self.categorical_))
+        if wrong:
+            raise ConfigError(f"binning.fixed_splits: fixed numeric splits on categorical features {wrong}")
 
-    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
-        X = X[self.variables_].copy()
-        for col in self.categorical_:
-            # optbinning wants object categories; missing stays missing (its own bin)
-            values = X[col].astype(str).to_numpy(dtype=object)
-            values[X[col].isna().to_numpy()] = np.nan
-            X[col] = values
-        for col in self.numeric_:
-            X[col] = pd.to_numeric(X[col], errors="coerce").astype("float64")
-        return X
+    def _prebinner(self) -> PreBinner:
+        return PreBinner(self.numeric_, self.categorical_, special_codes=self.spec.special_codes,
+                         fixed_splits=self.spec.fixed_splits, seed=self.seed)
 
+    def _params(self, name: str) -> dict:
+        trend = self.spec.monotonic_trends.get(name, self.spec.monotonic_trend)
+        if name in self.categorical_ and trend in ("ascending", "descending", "peak", "valley"):
+            trend = None  # monotonic trends on categories order them by bad rate; keep auto there
+        p = {"max_n_bins": self.spec.max_n_bins, "min_bin_size": self.spec.min_bin_size, "monotonic_trend": trend,
+             "max_n_prebins": self.spec.max_n_prebins, "min_prebin_size": self.spec.min_prebin_size}
+        if name in self.spec.special_codes:
+            p["special_codes"] = list(self.spec.special_codes[name])
+        if name in self.categorical_:
+            p["cat_cutoff"] = self.spec.cat_cutoff
+        return p
+
+    # ------------------------------------------------------------------ transform
     def transform(self, X: pd.DataFrame, metric: str = "woe", variables: list[str] | None = None) -> pd.DataFrame:
-        """WOE (or ``bins``/``indices``) for each variable; missing and special values get their own bin's WOE."""
-        variables = variables or self.variables_
-        prepared = self._prepare(X)
-        out = {}
-        for name in variables:
-            out[name] = self.process_.get_binned_variable(name).transform(prepared[name].to_numpy(), metric=metric)
-        return pd.DataFrame(out, index=X.index)
+        """WOE (or ``indices`` / ``bins``) of each variable; special and missing values get their own bin's WOE.
 
+        Out-of-range numbers fall in the first or last bin; unseen categories in the
+        'others' bin, else the Missing bin (see :mod:`features.woe`).
+        """
+        if metric not in METRICS:
+            raise ConfigError(f"transform: metric must be one of {METRICS}, got {metric!r}")
+        variables = list(variables or self.variables_)
+        absent = [v for v in variables if v not in X.columns]
+        if absent:
+            raise SampleError(f"binning transform: the table lacks the binned columns {absent}")
+        unknown = [v for v in variables if v not in self.maps_]
+        if unknown:
+            raise SampleError(f"binning transform: variables {unknown} were not binned")
+        return pd.DataFrame({name: self.maps_[name].transform(X[name].to_numpy(), metric) for name in variables},
+                            index=X.index)
+
+    # ------------------------------------------------------------------ reports
     def summary(self) -> pd.DataFrame:
-        """One row per variable: dtype, number of bins, IV, Gini, quality score; sorted by IV."""
-        s = self.process_.summary()[["name", "dtype", "n_bins", "iv", "gini", "quality_score"]].copy()
-        s["iv"] = s["iv"].astype(float)
-        return s.sort_values(["iv", "name"], ascending=[False, True]).reset_index(drop=True)
+        """One row per variable: dtype, number of bins, IV, Gini, quality score, splits source; sorted by IV."""
+        if self._summary is None:
+            rows = []
+            for name in self.variables_:
+                ob = self.binnings_[name]
+                bt = ob.binning_table
+                bt.analysis(print_output=False)
+                n_bins = len(ob.splits) + (1 if ob.dtype == "numerical" else 0)
+                rows.append({"name": name, "dtype": ob.dtype, "n_bins": n_bins, "iv": float(bt.iv), "gini": float(bt.gini),
+                             "quality_score": float(bt.quality_score),
+                             "splits": "fixed" if name in self.optimal_ else "optimal"})
+            self._summary = (pd.DataFrame(rows).sort_values(["iv", "name"], ascending=[False, True])
+                             .reset_index(drop=True))
+        return self._summary.copy()
 
     def binning_table(self, name: str) -> pd.DataFrame:
         """optbinning's binning table for one variable, Totals row dropped: bin, count, bad rate, WOE, IV."""
-        table = self.process_.get_binned_variable(name).binning_table.build()
-        table = table.drop(index="Totals", errors="ignore").reset_index(drop=True)
-        table["Bin"] = table["Bin"].map(_bin_label)
-        return table[["Bin", "Count", "Count (%)", "Non-event", "Event", "Event rate", "WoE", "IV"]].rename(
-            columns={"Bin": "bin", "Count": "count", "Count (%)": "share", "Non-event": "goods",
-                     "Event": "bads", "Event rate": "bad_rate", "WoE": "woe", "IV": "iv"}
-        )
+        if name not in self._tables:
+            raise SampleError(f"binning: variable {name!r} was not binned")
+        return _tidy(self._tables[name])
+
+    def optimal_table(self, name: str) -> pd.DataFrame | None:
+        """For a variable with fixed splits, the optimiser's own binning table (None otherwise)."""
+        if name not in self.optimal_:
+            return None
+        return _tidy(self.optimal_[name].binning_table.build().drop(index="Totals", errors="ignore").reset_index(drop=True))
+
+    def splits_table(self) -> pd.DataFrame:
+        """Per variable: the splits in use, where they come from, and the optimiser's splits next to fixed ones."""
+        rows = []
+        for name in self.variables_:
+            ob = self.binnings_[name]
+            opt = self.optimal_.get(name, ob)
+            rows.append({"variable": name, "source": "fixed (config)" if name in self.optimal_ else "optimal",
+                         "splits": _splits_text(ob), "iv": float(ob.binning_table.iv),
+                         "optimal_splits": _splits_text(opt), "optimal_iv": float(opt.binning_table.iv),
+                         "exact_prebins": bool(self.cells_[name].exact)})
+        return pd.DataFrame(rows)
 
 
-def _bin_label(b) -> str:
-    """A bin as text: an interval as optbinning writes it, a category group as 'a, b, c'."""
-    if not isinstance(b, str) and hasattr(b, "__iter__"):  # category groups (list, ndarray, pandas arrays)
-        return ", ".join(map(str, list(b)))
-    return str(b)
+def _tidy(table: pd.DataFrame) -> pd.DataFrame:
+    from features.woe import bin_label
+
+    out = table[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
+    out["bin"] = out["bin"].map(bin_label)
+    for col in ("count", "goods", "bads"):
+        out[col] = out[col].astype(np.int64)
+    for col in ("share", "bad_rate", "woe", "iv"):
+        out[col] = out[col].astype(float)
+    return out
+
+
+def _splits_text(ob) -> str:
+    if ob.dtype == "numerical":
+        return ", ".join(f"{s:.6g}" for s in ob.splits)
+    return " | ".join(", ".join(map(str, g)) for g in ob.splits)

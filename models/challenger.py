@@ -91,7 +91,7 @@ def monotone_from_binning(binner: WoeBinner, variables: Sequence[str] | None = N
     (PD increases with it); a WOE that never falls and rises at least once: ``-1``.
     Flat, non-monotone, single-bin and categorical variables are left out.
     """
-    if not hasattr(binner, "process_"):
+    if not hasattr(binner, "maps_"):
         raise ModelError("monotone_from_binning: the binner is not fitted")
     names = list(binner.numeric_) if variables is None else list(variables)
     unknown = [v for v in names if v not in binner.variables_]

@@ -83,7 +83,7 @@ def test_fixed_splits_and_bad_settings():
     X = pd.DataFrame({"x": rng.normal(size=3000)})
     y = (rng.random(3000) < 1 / (1 + np.exp(-X["x"] * 2))).astype(int)
     b = WoeBinner(BinningSpec(fixed_splits={"x": [0.0]})).fit(X, y)
-    assert b.process_.get_binned_variable("x").splits.tolist().count(0.0) == 1
+    assert b.binnings_["x"].splits.tolist() == [0.0]
     with pytest.raises(ConfigError, match="unknown features"):
         WoeBinner(BinningSpec(fixed_splits={"nope": [1]})).fit(X, y)
     with pytest.raises(SampleError, match="both goods and bads"):

@@ -1,0 +1,102 @@
+"""WOE transform of fitted bins in one vectorised pass per variable.
+
+Row ``i`` of a variable's binning table is index ``i``: the regular bins (for a
+categorical variable the rare-category group 'others' is the last of them), then
+Special, then Missing — the layout of optbinning's binning table.
+
+What a value that was not in the development data gets:
+
+* numeric, below the first or above the last split: the first or last bin (the bins are
+  open at -inf and +inf); ``inf`` likewise; ``NaN`` the Missing bin;
+* categorical, a category never seen in development: the 'others' bin when rare
+  categories were grouped (an unseen category is the rarest of all), else the Missing bin
+  (nothing is known about it, as with a missing value);
+* Special and Missing bins that were empty in development have WOE 0 (the population
+  average), as in optbinning's table.
+
+Special and missing values get their own bin's WOE from the table (optbinning's
+``transform`` gives them 0 unless asked for "empirical"), so the WOE fed to the
+scorecard and its points table agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.errors import ConfigError
+from features.prebinning import special_mask
+
+METRICS = ("woe", "indices", "bins")
+
+
+@dataclass(frozen=True)
+class WoeMap:
+    """One variable's bins: numeric splits or category → bin, and the WOE of every table row."""
+
+    name: str
+    kind: str  # "numeric" or "categorical"
+    splits: np.ndarray  # numeric split points (bins [s_i, s_i+1))
+    category_bin: dict  # categorical: category text → regular bin index
+    unseen_bin: int  # bin of a category not seen in development
+    special_codes: tuple
+    woe: np.ndarray  # one per table row: regular bins, Special, Missing
+    labels: tuple  # bin labels, one per table row
+
+    @property
+    def n_regular(self) -> int:
+        return len(self.woe) - 2
+
+    def indices(self, values) -> np.ndarray:
+        """The binning-table row of each value."""
+        special_row, missing_row = self.n_regular, self.n_regular + 1
+        if self.kind == "numeric":
+            try:
+                x = np.asarray(values, dtype=float)
+            except (TypeError, ValueError):  # text in a numeric column: not a number -> missing
+                x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+            idx = np.searchsorted(self.splits, x, side="right")  # = np.digitize(x, splits, right=False)
+            idx[special_mask(x, self.special_codes)] = special_row
+            idx[np.isnan(x)] = missing_row
+            return idx
+        s = pd.Series(values)
+        missing = s.isna().to_numpy()
+        text = s.astype(str)
+        idx = text.map(self.category_bin).to_numpy(dtype=float)
+        idx[np.isnan(idx)] = self.unseen_bin
+        idx = idx.astype(np.int64)
+        if self.special_codes:
+            idx[special_mask(text.to_numpy(dtype=object), [str(c) for c in self.special_codes])] = special_row
+        idx[missing] = missing_row
+        return idx
+
+    def transform(self, values, metric: str = "woe") -> np.ndarray:
+        if metric not in METRICS:
+            raise ConfigError(f"transform: metric must be one of {METRICS}, got {metric!r}")
+        idx = self.indices(values)
+        if metric == "indices":
+            return idx
+        if metric == "bins":
+            return np.asarray(self.labels, dtype=object)[idx]
+        return self.woe[idx]
+
+
+def woe_map(name: str, kind: str, optb, table: pd.DataFrame, special_codes) -> WoeMap:
+    """The :class:`WoeMap` of a fitted ``OptimalBinning`` and its built binning table (Totals dropped)."""
+    woe = table["WoE"].replace("", 0).to_numpy(dtype=float)
+    labels = tuple(table["Bin"].map(bin_label))
+    if kind == "numeric":
+        return WoeMap(name, kind, np.asarray(optb.splits, dtype=float), {}, -1, tuple(special_codes or ()), woe, labels)
+    groups = list(optb.splits)  # category groups, 'others' last when rare categories were grouped
+    category_bin = {str(c): i for i, group in enumerate(groups) for c in group}
+    unseen = len(groups) - 1 if len(optb._cat_others) else len(groups) + 1  # others, else Missing
+    return WoeMap(name, kind, np.empty(0), category_bin, unseen, tuple(special_codes or ()), woe, labels)
+
+
+def bin_label(b) -> str:
+    """A bin as text: an interval as optbinning writes it, a category group as 'a, b, c'."""
+    if isinstance(b, (list, tuple, np.ndarray)) or (not isinstance(b, str) and hasattr(b, "__array__")):
+        return ", ".join(map(str, list(b)))
+    return str(b)
