@@ -254,7 +254,7 @@ CATALOGUE: list[Corruption] = [
                "expect_months_on_book_consistent_with_dates", words=("inconsistent with the dates",)),
     Corruption("duplicate month rows", duplicate_month, "performance", "loan_id, snapshot_month",
                "expect_compound_columns_to_be_unique", words=("one row per loan_id per snapshot_month",)),
-    Corruption("missing month in a loan's history", missing_month, "performance", "months_on_book",
+    Corruption("missing month in a loan's history", missing_month, "performance", "snapshot_month",
                "expect_contiguous_monthly_history", severity="warn", words=("missing month",)),
     Corruption("empty applications table", empty_applications, "applications", None, "expect_table_row_count_to_be_between",
                words=("at least 1 row",)),
