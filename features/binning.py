@@ -199,6 +199,14 @@ class WoeBinner:
         return pd.DataFrame({name: self.maps_[name].transform(X[name].to_numpy(), metric) for name in variables},
                             index=X.index)
 
+    def stability(self, dev: pd.DataFrame, other: pd.DataFrame, variables: list[str] | None = None) -> pd.Series:
+        """CSI of each variable's bins between development rows and other rows (e.g. out-of-time); no target read."""
+        from features.selection import csi_by_variable
+
+        variables = list(variables or self.variables_)
+        n_bins = {name: len(self.maps_[name].woe) for name in variables}
+        return csi_by_variable(self.transform(dev, "indices", variables), self.transform(other, "indices", variables), n_bins)
+
     # ------------------------------------------------------------------ reports
     def summary(self) -> pd.DataFrame:
         """One row per variable: dtype, number of bins, IV, Gini, quality score, splits source; sorted by IV."""

@@ -82,14 +82,19 @@ class SampleConfig(_Strict):
     seed: int = 42
 
 
+MonotonicTrend = Literal["auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "peak", "valley",
+                         "convex", "concave", "peak_heuristic", "valley_heuristic"]
+
+
 class BinningConfig(_Strict):
     max_n_bins: int = Field(8, ge=2, le=50)
     min_bin_size: float = Field(0.05, gt=0, le=0.5)
-    monotonic_trend: str | None = "auto_asc_desc"
-    monotonic_trends: dict[str, str] = Field(default_factory=dict)  # per variable override
+    monotonic_trend: MonotonicTrend | None = "auto_asc_desc"
+    monotonic_trends: dict[str, MonotonicTrend | None] = Field(default_factory=dict)  # per variable override
     special_codes: dict[str, list[float]] = Field(default_factory=lambda: {"bureau_score": [-1, -2]})
     fixed_splits: dict[str, list[float]] = Field(default_factory=dict)
     categorical: list[str] = Field(default_factory=list)  # extra columns to treat as categorical
+    cat_cutoff: float | None = Field(None, gt=0, le=1)  # categories rarer than this share grouped as 'others'
 
 
 class SelectionConfig(_Strict):
@@ -97,6 +102,8 @@ class SelectionConfig(_Strict):
     max_iv: float | None = Field(None, gt=0)  # above this a variable is dropped as a likely leak
     warn_iv: float = Field(0.5, gt=0)  # above this a variable is kept but flagged
     max_correlation: float = Field(0.7, gt=0, le=1)
+    max_vif: float = Field(10.0, ge=1)  # variance inflation against the variables already kept
+    max_csi: float = Field(0.25, gt=0)  # CSI development vs comparison rows (creditpipe bin: out-of-time)
     max_features: int = Field(20, ge=1)
 
 
