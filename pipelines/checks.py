@@ -9,6 +9,7 @@ from data_contracts import ContractReport, validate_flat_table, validate_loan_bo
 from pipelines.config import PortfolioConfig, TableSource
 from pipelines.mlflow_logging import log_failed_validation
 from pipelines.resources import MlflowResource, PortfolioResource, WorkdirResource
+from pipelines.sources import portfolio_contracts
 
 CONTRACT_SPECS = [
     dg.AssetCheckSpec("contract", asset="applications", blocking=True,
@@ -43,7 +44,7 @@ def validate_portfolio(cfg: PortfolioConfig, applications: pd.DataFrame, perform
         report = validate_flat_table(frame, target=src.target, bad_values=src.bad_values, id=src.id, date=src.date,
                                      types=src.types, overrides=_overrides(cfg, "flat_table"), **common)
     else:
-        report = validate_loan_book(applications, performance, as_of=None,
+        report = validate_loan_book(applications, performance, as_of=None, contracts=portfolio_contracts(cfg),
                                     overrides={t: _overrides(cfg, t) for t in ("applications", "performance")}, **common)
     if accept and report.success and cfg.contract.baseline:
         baseline_path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,16 +57,15 @@ def read_and_validate(cfg: PortfolioConfig, workdir: str, run_id: str) -> Contra
 
     A check-only validation never moves the baseline: only a nightly run accepts a batch.
     """
-    from features.loan_book import PII_COLUMNS
     from features.pii import mask_pii
     from pipelines.assets.ingest import pii_salt
     from pipelines.resources import WarehouseResource
-    from pipelines.sources import read_applications, read_performance
+    from pipelines.sources import pii_columns, read_applications, read_performance
 
     warehouse = WarehouseResource(url=cfg.source.url if cfg.source.kind == "warehouse" else "duckdb:///.data/warehouse.duckdb")
-    applications = mask_pii(read_applications(cfg, warehouse), PII_COLUMNS, pii_salt())
-    return validate_portfolio(cfg, applications, read_performance(cfg, warehouse), WorkdirResource(path=workdir), run_id,
-                              accept=False)
+    applications = mask_pii(read_applications(cfg, warehouse), pii_columns(cfg), pii_salt())
+    performance = mask_pii(read_performance(cfg, warehouse), pii_columns(cfg, "performance"), pii_salt())
+    return validate_portfolio(cfg, applications, performance, WorkdirResource(path=workdir), run_id, accept=False)
 
 
 @dg.multi_asset_check(specs=CONTRACT_SPECS, ins={"applications": dg.AssetIn("applications"), "performance": dg.AssetIn("performance")})

@@ -21,14 +21,43 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SourceValues(_Strict):
+    """The lender's codes mapped to our vocabulary (``our value: [their codes]``)."""
+
+    decision: dict[Literal["approved", "rejected"], list[str]] = Field(default_factory=dict)
+    # unmapped status codes are derived from days past due (delinquent when > 0, else current)
+    status: dict[Literal["current", "delinquent", "charged_off", "paid_off"], list[str]] = Field(default_factory=dict)
+
+
 class WarehouseSource(_Strict):
-    """Loan history (``applications`` + ``performance``) in a SQL warehouse."""
+    """Loan history (``applications`` + ``performance``) in a SQL warehouse, or CSV/Parquet files.
+
+    ``columns`` maps our role names to the lender's columns; every application column that
+    is not a role, not PII and not in ``exclude`` is a candidate feature.
+    """
 
     kind: Literal["warehouse"] = "warehouse"
     url: str = "duckdb:///.data/warehouse.duckdb"
     tables: dict[Literal["applications", "performance"], str] = Field(default_factory=dict)
     columns: dict[Literal["applications", "performance"], dict[str, str]] = Field(default_factory=dict)
+    values: SourceValues = SourceValues()
+    months_on_book_starts_at: Literal[0, 1] = 1  # the lender's first month on book (the month after the application)
+    delinquency_codes: dict[str, int] | None = None  # bucket code -> days past due, when the column holds codes
+    exclude: list[str] = Field(default_factory=list)  # application columns never used as features
     as_of: str | None = None  # last observed month (YYYY-MM); default: newest snapshot_month
+
+    @field_validator("delinquency_codes", mode="before")
+    @classmethod
+    def _codes_as_text(cls, codes: Any) -> Any:
+        # YAML reads {0: 0, 1: 30} with integer keys; the codes are compared as text
+        return {str(k): v for k, v in codes.items()} if isinstance(codes, dict) else codes
+
+    @field_validator("delinquency_codes")
+    @classmethod
+    def _codes_are_days(cls, codes: dict[str, int] | None) -> dict[str, int] | None:
+        if codes is not None and any(v < 0 for v in codes.values()):
+            raise ValueError("delinquency_codes map a code to days past due (>= 0)")
+        return codes
 
     @field_validator("url")
     @classmethod
@@ -160,6 +189,8 @@ class MonitoringConfig(_Strict):
 class ContractConfig(_Strict):
     """How the data contracts are applied to this portfolio."""
 
+    applications: str | None = None  # the lender's contract (YAML path); default: the demo book's
+    performance: str | None = None
     drift_severity: Literal["warn", "error"] = "warn"  # a distribution shift against the last accepted batch
     baseline: bool = True  # compare with the last accepted batch (stored under the work directory)
     overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per contract (applications, performance, flat_table)
@@ -212,7 +243,7 @@ class MlflowConfig(_Strict):
 
 
 class PortfolioConfig(_Strict):
-    portfolio: str = "demo"
+    portfolio: str = "demo"  # a config file without it is named after the file (load_config), never "demo"
     source: Source
     contract: ContractConfig = ContractConfig()
     bad_definition: BadDefinitionConfig = BadDefinitionConfig()
@@ -269,4 +300,8 @@ def load_config(path: str | Path | None) -> PortfolioConfig:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-    return parse_config(raw or {}, str(path))
+    raw = raw or {}
+    if isinstance(raw, dict) and "portfolio" not in raw:
+        # its own name, its own registered model: never the demo book's champion by accident
+        raw = {"portfolio": path.stem, **raw}
+    return parse_config(raw, str(path))

@@ -65,7 +65,8 @@ def _config(path: Path, source_block: str, extra: str = "") -> Path:
 
 
 def _warehouse_config(path: Path, warehouse: Path, extra: str = "") -> Path:
-    return _config(path, f"source:\n  kind: warehouse\n  url: duckdb:///{warehouse}\n", extra)
+    # the demo book's portfolio: a config without `portfolio` is named after its file
+    return _config(path, f"portfolio: demo\nsource:\n  kind: warehouse\n  url: duckdb:///{warehouse}\n", extra)
 
 
 def _csv_config(path: Path, csv: Path) -> Path:

@@ -11,6 +11,7 @@ from features.pii import mask_pii
 from pipelines.config import TableSource
 from pipelines.resources import PortfolioResource, WarehouseResource, WorkdirResource
 from pipelines.sources import read_flat_applications, read_performance, read_warehouse_applications
+from pipelines.sources import pii_columns
 
 
 _RUN_SALT = secrets.token_hex(16)
@@ -36,7 +37,7 @@ def applications(context: dg.AssetExecutionContext, portfolio: PortfolioResource
         context.log.info("inferred column types (override with source.types):\n" + types.to_string(index=False))
     else:
         frame = read_warehouse_applications(cfg, warehouse)
-    frame = mask_pii(frame, PII_COLUMNS, pii_salt())
+    frame = mask_pii(frame, pii_columns(cfg), pii_salt())  # the portfolio's contract says which columns are PII
     context.add_output_metadata({"rows": len(frame), "columns": len(frame.columns)})
     return frame
 
@@ -44,6 +45,7 @@ def applications(context: dg.AssetExecutionContext, portfolio: PortfolioResource
 @dg.asset(group_name="ingest", kinds={"duckdb"})
 def performance(context: dg.AssetExecutionContext, portfolio: PortfolioResource, warehouse: WarehouseResource) -> pd.DataFrame:
     """One row per approved loan per month on book."""
-    frame = read_performance(portfolio.load(), warehouse)
+    cfg = portfolio.load()
+    frame = mask_pii(read_performance(cfg, warehouse), pii_columns(cfg, "performance"), pii_salt())
     context.add_output_metadata({"rows": len(frame)})
     return frame

@@ -12,13 +12,14 @@ from models.scorecard import WoeLogisticScorecard
 from pipelines.estimators import build_estimators
 from pipelines.config import PortfolioConfig, TableSource
 from pipelines.resources import PortfolioResource
+from pipelines.sources import never_feature_columns
 
 
 def never_features(cfg: PortfolioConfig) -> list[str]:
     """Keys, dates, decision results, PII, the target and the config's exclusions."""
-    cols = list(NON_FEATURE_COLUMNS)
+    cols = list(NON_FEATURE_COLUMNS) + never_feature_columns(cfg)  # + the contract's PII and source.exclude
     if isinstance(cfg.source, TableSource):
-        cols += [cfg.source.target, *cfg.source.exclude]
+        cols.append(cfg.source.target)
     return cols
 
 

@@ -5,6 +5,7 @@ import pandas as pd
 
 from features import outcomes as oc
 from features.flat_table import flat_table_outcomes
+from features.history_rules import months_on_book
 from pipelines.config import TableSource
 from pipelines.resources import PortfolioResource
 
@@ -26,7 +27,8 @@ def loan_outcomes(context: dg.AssetExecutionContext, portfolio: PortfolioResourc
         "counts_by_vintage": oc.outcome_counts_by_vintage(outcomes),
         "vintage_curves": oc.vintage_curves(applications, performance, bad_definition),
         "roll_rates": oc.roll_rates(performance),
-        "bucket_to_bad": oc.bucket_to_bad(performance, bad_definition),
+        # without a months_on_book column, MOB comes from the dates
+        "bucket_to_bad": oc.bucket_to_bad(months_on_book(applications, performance), bad_definition),
         "history_problems": oc.history_problems(applications, performance, as_of=src.as_of),
     }
     problems = tables["history_problems"]
