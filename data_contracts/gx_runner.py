@@ -38,6 +38,8 @@ from great_expectations.expectations.expectation import BatchExpectation
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 from great_expectations.expectations.metadata_types import FailureSeverity
 
+from data_contracts.offline_docs import make_offline
+
 logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
 SITE = "contracts"
@@ -250,5 +252,6 @@ class GxSession:
             return None
         self.docs_dir.mkdir(parents=True, exist_ok=True)
         self.context.build_data_docs(site_names=[SITE])
+        make_offline(self.docs_dir)  # GX links Bootstrap/jQuery from CDNs: the logged docs must render without internet
         index = self.docs_dir / "index.html"
         return index if index.exists() else None
