@@ -39,8 +39,9 @@ def solve(cells: CellCounts, name: str, params: dict, fixed_splits=None) -> Opti
 
     ``params`` are ``OptimalBinning`` keyword arguments (max_n_bins, min_bin_size,
     monotonic_trend, special_codes, cat_cutoff, max_n_prebins, min_prebin_size, ...).
-    ``fixed_splits`` (numeric): the bins are exactly these splits (optbinning's
-    ``user_splits`` + ``user_splits_fixed``).
+    ``fixed_splits`` (numeric): the bins are exactly these splits, with no solve (no
+    trend, bin size or bin count constraint is imposed on a modeler's splits); a split that
+    leaves a bin without goods or without bads is a ConfigError.
     """
     dtype = "categorical" if cells.kind == "categorical" else "numerical"
     ob = OptimalBinning(name=name, dtype=dtype, **params)
@@ -86,7 +87,12 @@ def solve(cells: CellCounts, name: str, params: dict, fixed_splits=None) -> Opti
             splits = lower[np.floor(splits).astype(int) + 1]
     splits, n_nonevent, n_event = _refine(ob, np.asarray(splits, dtype=float), lower, goods, bads, name)
     ob._n_prebins = len(n_nonevent)
-    ob._fit_optimizer(splits, n_nonevent, n_event)
+    if ob.user_splits is not None and len(splits):
+        # fixed splits are the bins, exactly: no solve (trend, size and count constraints could reject them)
+        ob._status, ob._splits_optimal = "FIXED", splits
+        ob._solution = np.ones(len(n_nonevent), dtype=bool)
+    else:
+        ob._fit_optimizer(splits, n_nonevent, n_event)
     if not len(splits):
         n_nonevent, n_event = np.array([goods.sum()]), np.array([bads.sum()])
     ob._n_nonevent, ob._n_event = bin_info(ob._solution, n_nonevent, n_event, ob._n_nonevent_missing, ob._n_event_missing,

@@ -64,7 +64,7 @@ class WoeMap:
         s = pd.Series(values)
         missing = s.isna().to_numpy()
         text = s.astype(str)
-        idx = text.map(self.category_bin).to_numpy(dtype=float)
+        idx = np.array(text.map(self.category_bin), dtype=float)  # a writable copy
         idx[np.isnan(idx)] = self.unseen_bin
         idx = idx.astype(np.int64)
         if self.special_codes:

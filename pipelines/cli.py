@@ -3,6 +3,7 @@
     creditpipe demo-data --applications N --months M --seed S --warehouse PATH
     creditpipe run [--config FILE] [--workdir DIR]
     creditpipe validate [--config FILE]
+    creditpipe bin [--config FILE] --output DIR
     creditpipe score --model models:/NAME@champion --input FILE --output FILE
 """
 
@@ -197,6 +198,14 @@ def _model_version(uri: str, info) -> str:
     return str(getattr(info, "run_id", "") or "")
 
 
+def cmd_bin(args: argparse.Namespace) -> int:
+    from pipelines.bin_command import run_bin
+    from pipelines.config import load_config
+
+    run_bin(load_config(args.config), args.output)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="creditpipe", description="Batch credit-model training and validation pipeline.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -218,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="portfolio config YAML (default: the embedded demo config)")
     p.add_argument("--workdir", default=".data/work", help="where Data Docs, the summary and quarantine files go")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("bin", help="read, outcomes, sample, binning and selection only: binning tables, plots, selection")
+    p.add_argument("--config", default=None, help="portfolio config YAML (default: the embedded demo config)")
+    p.add_argument("--output", required=True, help="directory for bins/*.csv, plots/*.png, splits.csv, selection.csv")
+    p.set_defaults(func=cmd_bin)
 
     p = sub.add_parser("score", help="score a CSV or Parquet file of applications with a registered model")
     p.add_argument("--model", required=True, help="model URI, e.g. models:/credit-pipeline-demo@champion")
