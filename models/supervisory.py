@@ -368,3 +368,24 @@ def overall_light(summary: pd.DataFrame) -> str:
     """The worst light of the tests that ran."""
     ran = [v for v in summary["light"] if v != NOT_RUN]
     return max(ran, key=LIGHT_ORDER.get) if ran else NOT_RUN
+
+
+def hanley_mcneil_se(auc: float, n_bads: int, n_goods: int) -> float:
+    """Standard error of an AUC from its value and class counts alone (Hanley & McNeil, 1982), for
+    when the scores themselves are not at hand (a champion's AUC re-measured elsewhere)."""
+    if not 0 < auc < 1 or n_bads < 1 or n_goods < 1:
+        raise ModelError(f"hanley_mcneil_se: need 0 < auc < 1 and both classes, got {auc}, {n_bads}, {n_goods}")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_bads - 1) * (q1 - auc**2) + (n_goods - 1) * (q2 - auc**2)) / (n_bads * n_goods)
+    return float(np.sqrt(var))
+
+
+def champion_auc_row(reference: dict, auc_now: float, rows: int, bads: int, sample: str, lights: TrafficLights) -> dict:
+    """The ECB AUC test of the champion: its AUC re-measured on this run's rows against the AUC stored at its
+    initial validation (standard error from Hanley & McNeil, as only the AUC and counts are at hand)."""
+    se = hanley_mcneil_se(auc_now, bads, rows - bads)
+    s = (float(reference["auc"]) - auc_now) / se
+    p = float(stats.norm.sf(s))
+    return _row(f"{TEST_AUC} — champion version {reference.get('version', '?')}", sample, "S", s, p, lights.from_p(p),
+                f"AUC {auc_now:.3f} on this run's {sample} rows vs {float(reference['auc']):.3f} at its initial validation "
+                f"({reference['sample']}); s by Hanley–McNeil")

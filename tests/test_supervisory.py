@@ -169,3 +169,16 @@ def test_pack_on_taiwan(taiwan_pd):
         assert "test" in frame.columns, name
     with pytest.raises(ModelError, match="grades"):
         sv.run_supervisory_tests(y, p, g, 8, {**ref, "grade_counts": [1, 2]}, sample="x", score_psi=0.0)
+
+
+def test_hanley_mcneil_hand_computed_and_close_to_delong(taiwan_pd):
+    a, nb, ng = 0.8, 40, 60
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    expected = np.sqrt((a * (1 - a) + (nb - 1) * (q1 - a * a) + (ng - 1) * (q2 - a * a)) / (nb * ng))
+    assert sv.hanley_mcneil_se(a, nb, ng) == pytest.approx(expected)
+    y, p = taiwan_pd["target"].to_numpy(), taiwan_pd["pd"].to_numpy()
+    auc = roc_auc_score(y, p)
+    assert sv.hanley_mcneil_se(auc, int(y.sum()), int((1 - y).sum())) == pytest.approx(_delong_se(y, p), rel=0.25)
+    row = sv.champion_auc_row({"auc": auc + 0.05, "sample": "v1 test", "version": "1"}, auc, len(y), int(y.sum()),
+                              "out of time", sv.TrafficLights())
+    assert row["light"] == "red" and row["p_value"] < 0.05 and "version 1" in row["test"]
