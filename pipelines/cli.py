@@ -66,6 +66,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contract_init(args: argparse.Namespace) -> int:
+    from pipelines.config import load_config
+    from pipelines.contract_init import init_contracts, print_drafts
+
+    cfg = load_config(args.config)
+    start = time.perf_counter()
+    paths, drafts, _ = init_contracts(cfg, args.output, margin=args.margin, max_categories=args.max_categories)
+    print_drafts(paths, drafts)
+    print(f"\ndrafted {len(paths)} contracts in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def _user_error(error) -> tuple[str, str] | None:
     """The first error of ours in a Dagster error chain: (class name, message)."""
     while error is not None:
@@ -232,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="portfolio config YAML (default: the embedded demo config)")
     p.add_argument("--output", required=True, help="directory for bins/*.csv, plots/*.png, splits.csv, selection.csv")
     p.set_defaults(func=cmd_bin)
+
+    p = sub.add_parser("contract", help="data contracts of a portfolio: `contract init` drafts them from the source")
+    csub = p.add_subparsers(dest="contract_command", required=True)
+    p = csub.add_parser("init", help="profile the source tables and write a draft contract per table for review")
+    p.add_argument("--config", required=True, help="portfolio config YAML (source, roles, codes)")
+    p.add_argument("--output", required=True, help="directory for <portfolio>_applications.yaml and _performance.yaml")
+    p.add_argument("--margin", type=float, default=0.5, help="ranges: quantile span widened by this share on each side")
+    p.add_argument("--max-categories", type=int, default=20, help="text with at most this many values gets categories")
+    p.set_defaults(func=cmd_contract_init)
 
     p = sub.add_parser("score", help="score a CSV or Parquet file of applications with a registered model")
     p.add_argument("--model", required=True, help="model URI, e.g. models:/credit-pipeline-demo@champion")
