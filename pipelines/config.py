@@ -106,9 +106,13 @@ class BadDefinitionConfig(_Strict):
 class SampleConfig(_Strict):
     oot_months: int = Field(3, ge=0, description="most recent matured application months held out of time")
     test_fraction: float = Field(0.3, gt=0, lt=1)
+    # share of development (after test is held out) kept for early stopping, search, calibration and choice
+    validation_fraction: float = Field(0.25, gt=0, lt=1)
     development_start: str | None = None  # YYYY-MM, first application month used
     oot_start: str | None = None  # YYYY-MM; overrides oot_months
     seed: int = 42
+    # applications of one customer stay in one of development / validation / test (when the column exists)
+    customer_column: str | None = "customer_id"
 
 
 MonotonicTrend = Literal["auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "peak", "valley",
@@ -156,17 +160,41 @@ class HistGradientBoostingConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class CalibrationConfig(_Strict):
+    """PD calibration, fitted on the validation rows (never on the rows a model was fitted on)."""
+
+    method: Literal["platt", "isotonic", "none"] = "platt"
+    long_run_default_rate: float | None = Field(None, gt=0, lt=1)  # central tendency the mean PD is anchored to
+    pd_floor: float = Field(0.0003, ge=0, lt=1)  # lowest PD handed out (0.03 %)
+    test_alpha: float = Field(0.01, gt=0, lt=0.5)  # level of the binomial, Jeffreys and Hosmer-Lemeshow tests
+
+
 class ModelsConfig(_Strict):
     scorecard: ScorecardConfig = ScorecardConfig()
     xgboost: XGBoostConfig = XGBoostConfig()
     hist_gradient_boosting: HistGradientBoostingConfig = HistGradientBoostingConfig()
-    calibration: Literal["platt", "isotonic"] = "platt"
+    calibration: CalibrationConfig = CalibrationConfig()
     grades: int = Field(10, ge=2, le=30)
     reason_codes: int = Field(4, ge=1, le=10)
     labels: dict[str, str] = Field(default_factory=dict)  # feature → plain words for reason codes
     exact_reasons: bool = False  # tree models: exact TreeSHAP reason codes (~5x slower scoring) instead of path attribution
-    choose_by: Literal["test_auc", "scorecard"] = "test_auc"  # which candidate is registered
+    # which candidate is registered: the best validation AUC, or the scorecard (test is only reported)
+    choose_by: Literal["validation_auc", "scorecard"] = "validation_auc"
     walk_forward_origins: int = Field(3, ge=0, le=24)
+    max_auc_gap: float = Field(0.05, gt=0, lt=1)  # fit minus validation AUC above this: overfitting warning
+
+    @field_validator("calibration", mode="before")
+    @classmethod
+    def _calibration_method_alone(cls, value: Any) -> Any:
+        return {"method": value} if isinstance(value, str) else value  # `calibration: platt` still reads
+
+    @field_validator("choose_by", mode="before")
+    @classmethod
+    def _never_choose_on_test(cls, value: Any) -> Any:
+        if value == "test_auc":
+            raise ValueError("models.choose_by 'test_auc' would choose on the test rows, which are only reported; "
+                             "use 'validation_auc'")
+        return value
 
 
 class ScalingConfig(_Strict):
