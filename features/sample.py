@@ -1,4 +1,16 @@
-"""Sample design: development / test / out-of-time split of matured, labelled loans.
+"""Sample design: the roles of matured, labelled loans.
+
+* ``oot`` — out of time: the newest application months (by date, never at random);
+* ``test`` — a stratified random holdout of the older months, touched once, to report;
+* ``validation`` — a stratified random part of the rest, for early stopping, the parameter
+  search, calibration, the master-scale cut and the choice among candidates;
+* ``dev`` — the remaining development rows: binning, selection and fitting.
+
+The random holdouts are drawn by customer when the sample has a customer column: every
+application of a customer falls in one of ``dev``, ``validation``, ``test``, so a repeat
+applicant never sits on both sides. (Out of time is by date: a returning customer's newer
+application is out of time, as it will be in production.) Which step may read which role
+is :class:`models.protocol.DevelopmentProtocol`'s business.
 
 Every feature is as of the application date (the applications table holds nothing
 observed later); the sample carries ``application_month`` so later stages can slice by it.
@@ -13,7 +25,7 @@ import pandas as pd
 
 from features.errors import SampleError
 
-SPLITS = ("dev", "test", "oot")
+SPLITS = ("dev", "validation", "test", "oot")
 
 
 @dataclass(frozen=True)
@@ -40,31 +52,72 @@ class SampleDesign:
 
     ``oot_months`` most recent labelled application months are out of time (unless
     ``oot_start`` names the first OOT month); the rest is development, from which a
-    stratified random ``test_fraction`` is held out as test. With ``oot_months=0`` and no
-    date, a second random holdout replaces the out-of-time split.
+    stratified random ``test_fraction`` is held out as test, then a stratified random
+    ``validation_fraction`` of what remains as validation. With ``oot_months=0`` and no
+    date, a second random holdout replaces the out-of-time split. ``customer_column``
+    (when the sample has it) keeps each customer's applications together.
     """
 
     oot_months: int = 3
     test_fraction: float = 0.3
+    validation_fraction: float = 0.25
     development_start: str | None = None
     oot_start: str | None = None
     seed: int = 42
+    customer_column: str | None = "customer_id"
 
     def __post_init__(self) -> None:
         if not 0 < self.test_fraction < 1:
             raise SampleError(f"sample.test_fraction must be in (0, 1), got {self.test_fraction}")
+        if not 0 < self.validation_fraction < 1:
+            raise SampleError(f"sample.validation_fraction must be in (0, 1), got {self.validation_fraction}")
         if self.oot_months < 0:
             raise SampleError(f"sample.oot_months must be >= 0, got {self.oot_months}")
 
 
-def _stratified_holdout(target: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """Boolean mask selecting ``fraction`` of each class, reproducibly."""
-    mask = np.zeros(len(target), dtype=bool)
-    for cls in (0, 1):
-        idx = np.flatnonzero(target == cls)
+def _group_codes(groups) -> np.ndarray:
+    """Integer code per row, equal for rows of one group; a row without a group is its own group."""
+    codes, _ = pd.factorize(pd.Series(groups), sort=True)
+    codes = codes.astype(np.int64)
+    missing = codes < 0
+    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return codes
+
+
+def stratified_holdout(target: np.ndarray, fraction: float, rng: np.random.Generator,
+                       groups: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask selecting ``fraction`` of each class, reproducibly, whole groups at a time.
+
+    Without ``groups`` every row is its own group. A group is a "bad" group when any of its
+    rows is bad; ``fraction`` of the bad groups and of the good groups are drawn, so the
+    holdout keeps the bad rate up to the size of the groups.
+    """
+    target = np.asarray(target)
+    codes = np.arange(len(target)) if groups is None else _group_codes(groups)
+    n_groups = int(codes.max(initial=-1)) + 1
+    group_bad = np.bincount(codes, weights=target, minlength=n_groups) > 0
+    take = np.zeros(n_groups, dtype=bool)
+    for cls in (False, True):
+        idx = np.flatnonzero(group_bad == cls)
         n_take = int(round(fraction * len(idx)))
-        mask[rng.permutation(idx)[:n_take]] = True
-    return mask
+        take[rng.permutation(idx)[:n_take]] = True
+    return take[codes]
+
+
+def split_development(frame: pd.DataFrame, validation_fraction: float, seed: int,
+                      customer_column: str | None = None) -> pd.DataFrame:
+    """A copy of ``frame`` (with ``target``) whose ``split`` is ``dev`` (fit) or ``validation``.
+
+    The same draw as the nightly sample's validation rows: stratified, seeded, whole
+    customers at a time when ``customer_column`` is a column.
+    """
+    if not 0 < validation_fraction < 1:
+        raise SampleError(f"sample.validation_fraction must be in (0, 1), got {validation_fraction}")
+    groups = frame[customer_column].to_numpy() if customer_column and customer_column in frame.columns else None
+    held = stratified_holdout(frame["target"].to_numpy(), validation_fraction, np.random.default_rng(seed), groups)
+    out = frame.copy()
+    out["split"] = np.where(held, "validation", "dev")
+    return out
 
 
 def split_sample(labelled: pd.DataFrame, design: SampleDesign, date_column: str = "application_month") -> pd.DataFrame:
@@ -83,6 +136,7 @@ def split_sample(labelled: pd.DataFrame, design: SampleDesign, date_column: str 
     if has_dates and design.development_start:
         out = out[pd.to_datetime(out[date_column]) >= pd.Timestamp(design.development_start)]
     target = out["target"].to_numpy()
+    groups = out[design.customer_column].to_numpy() if design.customer_column in out.columns else None
     rng = np.random.default_rng(design.seed)
     split = np.full(len(out), "dev", dtype=object)
     if has_dates and (design.oot_months > 0 or design.oot_start):
@@ -100,11 +154,11 @@ def split_sample(labelled: pd.DataFrame, design: SampleDesign, date_column: str 
         split[oot] = "oot"
     else:
         # No dates: the "out of time" sample is a second random holdout, said so in the report.
-        split[_stratified_holdout(target, design.test_fraction / 2, rng)] = "oot"
-    in_dev = split == "dev"
-    test_mask = np.zeros(len(out), dtype=bool)
-    test_mask[np.flatnonzero(in_dev)] = _stratified_holdout(target[in_dev], design.test_fraction, rng)
-    split[test_mask] = "test"
+        split[stratified_holdout(target, design.test_fraction / 2, rng, groups)] = "oot"
+    for role, fraction in (("test", design.test_fraction), ("validation", design.validation_fraction)):
+        in_dev = np.flatnonzero(split == "dev")
+        held = stratified_holdout(target[in_dev], fraction, rng, None if groups is None else groups[in_dev])
+        split[in_dev[held]] = role
     out["split"] = split
     for name in SPLITS:
         part = target[split == name]
@@ -138,13 +192,16 @@ def build_modeling_sample(
     id_column: str = "application_id",
     never_features: tuple[str, ...] | list[str] = (),
     performance_window: int | None = None,
+    carry: tuple[str, ...] | list[str] = (),
 ) -> tuple[pd.DataFrame, list[str]]:
     """Join labelled outcomes (bad/good) to application features and split.
 
-    Returns the sample (``id_column``, ``application_month``, ``target``, ``split`` and the
-    features) and the list of feature names: every application column except keys,
+    Returns the sample (``id_column``, ``application_month``, ``target``, ``split``, the
+    design's customer column when the applications have it, and the features) and the list of feature names: every application column except keys,
     decision results and ``never_features`` (PII, protected attributes, the target). With
     ``performance_window``, loans of vintages that have not reached it are left out.
+    ``carry``: application columns kept in the sample but never features (protected
+    attributes excluded from the model, for the fairness report).
     """
     labelled = outcomes[outcomes["target"].notna()]
     if performance_window is not None and "mob_as_of" in labelled.columns:
@@ -152,11 +209,15 @@ def build_modeling_sample(
         # and keeping them would inflate its bad rate.
         labelled = labelled[labelled["mob_as_of"].fillna(0) >= performance_window]
     labelled = labelled[[id_column, "application_month", "target"]]
-    drop = set(never_features) | {id_column, "application_month", "target", "split"}
+    customer = [design.customer_column] if design.customer_column in applications.columns else []
+    drop = set(never_features) | {id_column, "application_month", "target", "split", *customer}
     # dates are never features (a date is when, not who); keys and PII are dropped by name
     features = [c for c in applications.columns
                 if c not in drop and not pd.api.types.is_datetime64_any_dtype(applications[c])]
-    sample = labelled.merge(applications[[id_column, *features]], on=id_column, how="inner", validate="one_to_one")
+    # carried, never features: protected attributes kept out of the model, for the fairness report
+    carried = [c for c in dict.fromkeys(carry) if c in applications.columns and c not in {id_column, *customer, *features}]
+    sample = labelled.merge(applications[[id_column, *customer, *carried, *features]], on=id_column, how="inner",
+                            validate="one_to_one")
     sample["target"] = sample["target"].astype(int)
     sample = sample.sort_values(id_column, kind="stable").reset_index(drop=True)
     return split_sample(sample, design), features

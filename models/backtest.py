@@ -29,17 +29,33 @@ class BacktestResult:
     walk_forward: pd.DataFrame
 
 
-def _discrimination(y: np.ndarray, pd_: np.ndarray) -> dict[str, float]:
+def _discrimination(y: np.ndarray, pd_: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    """AUC with its DeLong 95% interval and Gini on the PD; KS on the points and the score where it peaks."""
     if len(y) == 0 or y.min() == y.max():  # one class only: AUC/KS undefined
-        return {"auc": np.nan, "gini": np.nan, "ks": np.nan}
-    return {"auc": metrics.auc(y, pd_), "gini": metrics.gini(y, pd_), "ks": metrics.ks(y, pd_).statistic}
+        return {"auc": np.nan, "auc_lower": np.nan, "auc_upper": np.nan, "gini": np.nan, "ks": np.nan, "ks_score": np.nan}
+    dl = metrics.auc_delong_ci(y, pd_)
+    k = metrics.ks(y, -np.asarray(score, dtype=float))  # riskier = lower points; the threshold back in points
+    return {"auc": dl.auc, "auc_lower": dl.lower, "auc_upper": dl.upper, "gini": 2 * dl.auc - 1,
+            "ks": k.statistic, "ks_score": -k.threshold}
+
+
+def _calibration(y: np.ndarray, pd_: np.ndarray) -> dict[str, float]:
+    hl = metrics.hosmer_lemeshow(y, pd_)
+    return {"brier": metrics.brier(y, pd_), "log_loss": metrics.log_loss(y, pd_), "hosmer_lemeshow": hl.statistic,
+            "hosmer_lemeshow_p": hl.p_value, "mean_pd": float(pd_.mean())}
+
+
+SPLIT_ORDER = {"dev": 0, "validation": 1, "test": 2, "oot": 3}
 
 
 def run_backtest(candidates: dict, sample: pd.DataFrame, features: list[str], date_column: str = "application_month",
                  id_column: str = "application_id") -> Backtest:
     """Score every candidate on every row of the sample and measure it per split and OOT month.
 
-    PSI compares each split's PD distribution with development (bins: development deciles).
+    These are the numbers of record: the console, the report, ``metrics.json`` and MLflow
+    all read them from here. AUC (DeLong 95% interval) and Gini are on the calibrated PD,
+    KS on the points. PSI compares each split's PD distribution with development (bins:
+    development deciles).
     """
     preds = sample[[c for c in (id_column, "split", date_column, "target") if c in sample.columns]].copy()
     for name, model in candidates.items():
@@ -49,33 +65,35 @@ def run_backtest(candidates: dict, sample: pd.DataFrame, features: list[str], da
     for name in candidates:
         dev_pd = preds.loc[preds["split"] == "dev", f"pd_{name}"].to_numpy()
         for split, part in preds.groupby("split", sort=False):
-            y, p = part["target"].to_numpy(), part[f"pd_{name}"].to_numpy()
+            y, p, sc = part["target"].to_numpy(), part[f"pd_{name}"].to_numpy(), part[f"score_{name}"].to_numpy()
             split_rows.append({"candidate": name, "split": split, "rows": len(part), "bads": int(y.sum()),
-                               "bad_rate": float(y.mean()), **_discrimination(y, p),
-                               "psi": metrics.psi(dev_pd, p)})
+                               "bad_rate": float(y.mean()), **_discrimination(y, p, sc),
+                               "psi": metrics.psi(dev_pd, p), **_calibration(y, p)})
         if date_column in preds.columns:
             oot = preds[preds["split"] == "oot"]
             for month, part in oot.groupby(date_column, sort=True):
-                y, p = part["target"].to_numpy(), part[f"pd_{name}"].to_numpy()
+                y, p, sc = part["target"].to_numpy(), part[f"pd_{name}"].to_numpy(), part[f"score_{name}"].to_numpy()
                 month_rows.append({"candidate": name, "application_month": month, "rows": len(part), "bads": int(y.sum()),
-                                   "bad_rate": float(y.mean()), **_discrimination(y, p), "psi": metrics.psi(dev_pd, p)})
-    order = {"dev": 0, "test": 1, "oot": 2}
-    by_split = pd.DataFrame(split_rows).sort_values(["candidate", "split"], key=lambda s: s.map(order) if s.name == "split" else s)
+                                   "bad_rate": float(y.mean()), **_discrimination(y, p, sc), "psi": metrics.psi(dev_pd, p)})
+    by_split = pd.DataFrame(split_rows).sort_values(
+        ["candidate", "split"], key=lambda s: s.map(SPLIT_ORDER) if s.name == "split" else s)
     return Backtest(by_split=by_split.reset_index(drop=True), by_month=pd.DataFrame(month_rows), predictions=preds)
 
 
-def walk_forward(fit, sample: pd.DataFrame, features: list[str], origins: int = 3,
+def walk_forward(develop, sample: pd.DataFrame, features: list[str], origins: int = 3,
                  date_column: str = "application_month") -> pd.DataFrame:
-    """Refit at ``origins`` earlier origins and score the months after each.
+    """Develop afresh at ``origins`` earlier origins and score the months after each.
 
     The labelled months are cut at ``origins`` evenly spaced origins before the newest
-    month; at each origin ``fit(X, y)`` (a fresh candidate fitted on every labelled loan
-    before the origin) scores the loans from the origin up to the next origin (the last
-    window runs to the newest month). Returns one row per origin: origin, train rows,
-    scored rows, bads, AUC, Gini, KS.
+    month; at each origin ``develop(train)`` gets the labelled rows dated before the
+    origin (every column, so it can re-run binning, selection and fitting on them and
+    nothing else) and returns a model whose PD and points score the loans from the origin
+    up to the next origin (the last window runs to the newest month). Returns one row per
+    origin: origin, train rows, scored rows, bads, AUC (DeLong interval), Gini, KS.
     """
+    columns = ["origin", "train_rows", "rows", "bads", "auc", "auc_lower", "auc_upper", "gini", "ks", "ks_score"]
     if date_column not in sample.columns or sample[date_column].isna().all():
-        return pd.DataFrame(columns=["origin", "train_rows", "rows", "bads", "auc", "gini", "ks"])
+        return pd.DataFrame(columns=columns)
     months = np.sort(pd.to_datetime(sample[date_column]).unique())
     if len(months) < origins + 2:
         origins = max(len(months) - 2, 0)
@@ -87,15 +105,15 @@ def walk_forward(fit, sample: pd.DataFrame, features: list[str], origins: int = 
     for i, idx in enumerate(cut_idx):
         origin = months[idx]
         until = months[cut_idx[i + 1]] if i + 1 < len(cut_idx) else None
-        train = sample[dates < origin]
-        scored = sample[(dates >= origin) & ((dates < until) if until is not None else True)]
+        train = sample[(dates < origin).to_numpy()]
+        scored = sample[((dates >= origin) & ((dates < until) if until is not None else True)).to_numpy()]
         if train["target"].nunique() < 2 or scored["target"].nunique() < 2:
             continue
-        model = fit(train[features], train["target"].to_numpy())
+        model = develop(train)
         y = scored["target"].to_numpy()
         rows.append({"origin": pd.Timestamp(origin), "train_rows": len(train), "rows": len(scored), "bads": int(y.sum()),
-                     **_discrimination(y, model.predict_proba(scored[features]))})
-    return pd.DataFrame(rows)
+                     **_discrimination(y, model.predict_proba(scored[features]), model.score(scored[features]))})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def stability_summary(walk: pd.DataFrame) -> pd.DataFrame:

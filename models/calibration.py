@@ -1,7 +1,9 @@
 """PD calibration and the master scale (rating grades).
 
-:class:`Calibrator` maps a model's raw PD to a calibrated PD, fitted on the
-development split's (raw PD, outcome):
+:class:`Calibrator` maps a model's raw PD to a calibrated PD. It must be fitted on
+held-out (raw PD, outcome) pairs — the validation rows of
+:class:`models.protocol.DevelopmentProtocol`, never the rows the model was fitted on,
+whose raw PDs are overconfident:
 
 * ``"platt"`` — logistic regression of the outcome on ``logit(raw PD)`` with an
   intercept, by Newton-Raphson to full convergence and without a penalty. At the
@@ -12,6 +14,17 @@ development split's (raw PD, outcome):
 * ``"isotonic"`` — scikit-learn's isotonic regression (non-decreasing, clipped outside
   the development range). Pool-adjacent-violators keeps every block's sum, so the mean
   again equals the bad rate; ranking is kept weakly (ties within a block).
+* ``"none"`` — the raw PD as it is (a model already calibrated, e.g. the scorecard's
+  logistic regression).
+
+Then, in this order:
+
+* ``long_run_rate`` (optional) — central tendency (EBA GL/2017/16 §§ 5.3.5): the
+  calibrated PDs are shifted by one constant in log-odds so that their mean on the
+  calibration rows equals the long-run average default rate, which covers a full
+  economic cycle when the development window does not. Ranking is unchanged.
+* ``pd_floor`` — no PD below the floor (CRR art. 160(1): 0.03 % for exposures to
+  corporates/institutions, 0.05 % for retail under CRR3; default 0.03 %).
 
 :class:`MasterScale` cuts calibrated development PDs into ``n_grades`` grades, 1 the
 safest. Choice: **log-spaced boundaries between quantiles**. The ``n_grades - 1`` cut
@@ -76,14 +89,33 @@ def _loglik(z: np.ndarray, y: np.ndarray) -> float:
 
 
 class Calibrator:
-    """Raw PD → calibrated PD (``method="platt"`` or ``"isotonic"``); fit on development."""
+    """Raw PD → calibrated PD; fit on held-out rows (see the module docstring).
 
-    METHODS = ("platt", "isotonic")
+    Parameters
+    ----------
+    method : "platt", "isotonic" or "none"
+    long_run_rate : float in (0, 1), optional
+        Long-run average default rate the mean calibrated PD is anchored to.
+    pd_floor : float in [0, 1)
+        Lowest PD handed out.
 
-    def __init__(self, method: str = "platt", max_iter: int = 100, tol: float = 1e-12):
+    Fitted attributes: ``intercept_``/``slope_`` (Platt), ``isotonic_`` (isotonic),
+    ``shift_`` (log-odds shift of the anchoring, 0 without it).
+    """
+
+    METHODS = ("platt", "isotonic", "none")
+
+    def __init__(self, method: str = "platt", long_run_rate: float | None = None, pd_floor: float = 0.0,
+                 max_iter: int = 100, tol: float = 1e-12):
         if method not in self.METHODS:
             raise ModelError(f"calibration: method must be one of {self.METHODS}, got {method!r}")
+        if long_run_rate is not None and not 0 < long_run_rate < 1:
+            raise ModelError(f"calibration: long_run_rate must be in (0, 1), got {long_run_rate!r}")
+        if not 0 <= pd_floor < 1:
+            raise ModelError(f"calibration: pd_floor must be in [0, 1), got {pd_floor!r}")
         self.method = method
+        self.long_run_rate = long_run_rate
+        self.pd_floor = float(pd_floor)
         self.max_iter = max_iter
         self.tol = tol
 
@@ -93,7 +125,13 @@ class Calibrator:
         if self.method == "isotonic":
             self.isotonic_ = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
             self.isotonic_.fit(p, y)
-            return self
+        elif self.method == "platt":
+            self._fit_platt(p, y)
+        self.fitted_ = True
+        self.shift_ = 0.0 if self.long_run_rate is None else _anchor_shift(self._base(p), self.long_run_rate)
+        return self
+
+    def _fit_platt(self, p: np.ndarray, y: np.ndarray) -> None:
         z = _logit(p)
         if np.ptp(z) == 0:
             raise ModelError("calibration: raw PDs are all equal, Platt scaling cannot be fitted")
@@ -125,19 +163,38 @@ class Calibrator:
             raise ModelError(f"calibration: Platt slope {beta[1]:.4f} is not positive; "
                              "the raw PD does not rank bads above goods")
         self.intercept_, self.slope_ = float(beta[0]), float(beta[1])
-        return self
+
+    def _base(self, p: np.ndarray) -> np.ndarray:
+        if self.method == "isotonic":
+            return np.asarray(self.isotonic_.predict(p), dtype=float)
+        if self.method == "platt":
+            return _sigmoid(self.intercept_ + self.slope_ * _logit(p))
+        return p
 
     def transform(self, pd_raw: Any) -> np.ndarray:
         """Calibrated PD for raw PDs."""
-        if not hasattr(self, "isotonic_") and not hasattr(self, "slope_"):
+        if not getattr(self, "fitted_", False):
             raise ModelError("calibration: not fitted; call fit(pd_raw, y) first")
-        p = _as_pd(pd_raw, "pd_raw")
-        if self.method == "isotonic":
-            return np.asarray(self.isotonic_.predict(p), dtype=float)
-        return _sigmoid(self.intercept_ + self.slope_ * _logit(p))
+        q = self._base(_as_pd(pd_raw, "pd_raw"))
+        if self.shift_:
+            q = _sigmoid(_logit(q) + self.shift_)
+        return np.maximum(q, self.pd_floor)
 
     def fit_transform(self, pd_raw: Any, y: Any) -> np.ndarray:
         return self.fit(pd_raw, y).transform(pd_raw)
+
+
+def _anchor_shift(q: np.ndarray, target: float) -> float:
+    """The log-odds shift ``c`` with ``mean(sigmoid(logit(q) + c)) == target`` (bisection; the mean rises with c)."""
+    z = _logit(q)
+    lo, hi = -30.0, 30.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if _sigmoid(z + mid).mean() < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
 
 
 class MasterScale:

@@ -1,39 +1,78 @@
-"""A candidate as it is registered: estimator + PD calibration + master scale + reason codes."""
+"""The candidate interface, and a candidate as it is registered: estimator + PD calibration
++ master scale + reason codes."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from features.errors import ModelError
 from models.calibration import Calibrator, MasterScale
-from models.reason_codes import rank_reasons, scorecard_points_lost
+from models.reason_codes import rank_reasons
+from models.scorecard import ScoreScaling
+
+
+class Candidate(Protocol):
+    """What every candidate estimator implements (scorecard, XGBoost, HistGradientBoosting).
+
+    Raw feature frames in; PD = probability of bad; points higher = safer.
+
+    * ``fit(X, y, X_valid=None, y_valid=None)`` — fit on ``(X, y)``; the evaluation set is
+      for early stopping and the parameter search (estimators that need one say so when
+      it is missing; the scorecard ignores it);
+    * ``predict_proba(X)`` — the raw (uncalibrated) PD;
+    * ``score(X, pd_raw=None)`` — integer points; ``pd_raw`` (the raw PD of the same rows)
+      spares models whose points are a function of the PD a second pass;
+    * ``attributions(X, exact=False)`` — per-feature contributions to the risk of each row
+      (higher = riskier: points lost for the scorecard, log-odds added for trees), or
+      ``None`` when the model has none;
+    * ``features_`` — the features the fitted model reads; ``notes_`` — feature → why it
+      was left out after fitting; ``report_tables()`` — title → table for the report.
+    """
+
+    scaling: ScoreScaling
+    features_: list[str]
+    notes_: dict[str, str]
+
+    def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame | None = None, y_valid=None) -> "Candidate": ...
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray: ...
+
+    def score(self, X: pd.DataFrame, pd_raw: np.ndarray | None = None) -> np.ndarray: ...
+
+    def attributions(self, X: pd.DataFrame, exact: bool = False) -> pd.DataFrame | None: ...
+
+    def report_tables(self) -> dict[str, pd.DataFrame]: ...
 
 
 class CreditModel:
-    """A fitted estimator made ready for decisions.
+    """A fitted candidate made ready for decisions.
 
-    ``predict_proba`` is the calibrated PD (calibrated to the development bad rate),
-    ``score`` the estimator's points (higher = safer), ``grade`` the master-scale grade
-    (1 = safest) of the calibrated PD, and ``reasons`` the top ``top_n`` reason codes in
-    plain words (``labels``): the variables that cost most points (scorecard) or added
-    most to the PD (tree models, from XGBoost's own ``pred_contribs``).
+    ``predict_proba`` is the calibrated PD (calibrated on held-out rows, see
+    :class:`models.protocol.DevelopmentProtocol`), ``score`` the estimator's points (higher
+    = safer), ``grade`` the master-scale grade (1 = safest) of the calibrated PD, and
+    ``reasons`` the top ``top_n`` reason codes in plain words (``labels``): the variables
+    that cost most points (scorecard) or added most to the PD (tree models).
+    ``calibration`` holds :class:`~models.calibration.Calibrator`'s parameters
+    (``method``, ``long_run_rate``, ``pd_floor``).
     """
 
-    def __init__(self, name: str, estimator, calibration: str = "platt", n_grades: int = 10, top_n: int = 4,
-                 labels: dict[str, str] | None = None, exact_reasons: bool = False):
+    def __init__(self, name: str, estimator: Candidate, calibration: dict | None = None, n_grades: int = 10,
+                 top_n: int = 4, labels: dict[str, str] | None = None, exact_reasons: bool = False):
         self.name = name
         self.estimator = estimator
-        self.calibration = calibration
+        self.calibration = dict(calibration or {"method": "platt"})
         self.n_grades = n_grades
         self.top_n = top_n
         self.labels = dict(labels or {})
         self.exact_reasons = exact_reasons  # tree models: TreeSHAP (exact, slow) or path attribution (fast)
 
-    def fit_calibration(self, X_dev: pd.DataFrame, y_dev) -> "CreditModel":
-        """Calibrate the fitted estimator's PD and cut the master scale on development."""
-        raw = self.estimator.predict_proba(X_dev)
-        self.calibrator_ = Calibrator(self.calibration).fit(raw, np.asarray(y_dev))
+    def fit_calibration(self, X_valid: pd.DataFrame, y_valid) -> "CreditModel":
+        """Calibrate the fitted estimator's PD and cut the master scale on held-out rows."""
+        raw = self.estimator.predict_proba(X_valid)
+        self.calibrator_ = Calibrator(**self.calibration).fit(raw, np.asarray(y_valid))
         self.master_scale_ = MasterScale(self.n_grades).fit(self.calibrator_.transform(raw))
         return self
 
@@ -52,11 +91,8 @@ class CreditModel:
         return self.master_scale_.grade(self.predict_proba(X))
 
     def reasons(self, X: pd.DataFrame) -> pd.DataFrame:
-        if hasattr(self.estimator, "points_table_"):
-            values = scorecard_points_lost(self.estimator, X)
-        elif hasattr(self.estimator, "contributions"):
-            values = self.estimator.contributions(X, approx=not self.exact_reasons).drop(columns="bias")
-        else:  # no per-feature attribution (e.g. HistGradientBoosting): no reasons
+        values = self.estimator.attributions(X, exact=self.exact_reasons)
+        if values is None:  # no per-feature attribution (e.g. HistGradientBoosting): no reasons
             return pd.DataFrame({f"reason_{i + 1}": pd.Series([None] * len(X), dtype=object, index=X.index)
                                  for i in range(self.top_n)})
         return rank_reasons(values.to_numpy(dtype=float), list(values.columns), self.top_n, self.labels, index=X.index)
@@ -65,9 +101,6 @@ class CreditModel:
         """PD, score, grade and reason codes for each row, in input order."""
         raw = self.raw_pd(X)
         pd_ = self.calibrator_.transform(raw)
-        if hasattr(self.estimator, "points_table_"):
-            score = self.score(X)
-        else:  # tree models: points are the scaled raw PD; no second pass through the trees
-            score = np.rint(self.estimator.scaling.pd_to_score(raw)).astype(int)
+        score = np.asarray(self.estimator.score(X, pd_raw=raw)).astype(int)
         out = pd.DataFrame({"pd": pd_, "score": score, "grade": self.master_scale_.grade(pd_)}, index=X.index)
         return pd.concat([out, self.reasons(X)], axis=1)

@@ -1,8 +1,9 @@
 """Gradient-boosted challengers to the WOE scorecard, on the raw features.
 
-Both candidates share the project's model interface: ``fit(X, y, X_valid, y_valid)``,
-``predict_proba(X) -> PD`` and ``score(X) -> integer points`` (higher = safer, the
-scorecard's :class:`~models.scorecard.ScoreScaling` applied to the PD), taking raw
+Both candidates implement :class:`models.candidate.Candidate`: ``fit(X, y, X_valid, y_valid)``
+(the evaluation set is required: it drives early stopping), ``predict_proba(X) -> PD``,
+``score(X) -> integer points`` (higher = safer, the scorecard's
+:class:`~models.scorecard.ScoreScaling` applied to the PD) and ``attributions``, taking raw
 feature frames: numeric columns as float (NaN = missing), categoricals as str/object
 (None = missing).
 
@@ -25,9 +26,16 @@ Search (:class:`XGBoostChallenger`)
     seed); a time box that cuts the search at a different candidate is the one source
     of run-to-run difference, and ``search_log_`` records where it stopped.
 
-Note that the validation split drives both early stopping and the choice of
-parameters, so its AUC is mildly optimistic; the out-of-time sample is the unbiased
-comparison.
+The evaluation set drives both early stopping and the choice of parameters, so its AUC
+is mildly optimistic; :class:`models.protocol.DevelopmentProtocol` passes the validation
+rows, never test or out of time, which stay unbiased.
+
+Features
+    The challengers read every candidate feature, not only those the scorecard's
+    selection kept: IV and WOE-correlation rules serve an additive model on binned
+    features, while trees pick up non-linear and interaction effects a low IV misses
+    and are indifferent to correlated inputs. The report lists the features a
+    challenger reads beyond the selection.
 
 Monotone constraints
     ``monotone={"feature": +1}`` means the PD may only rise with the feature,
@@ -171,6 +179,11 @@ def _check_xy(X, y, what: str) -> np.ndarray:
     return y.astype(int)
 
 
+def _require_eval_set(X_valid, y_valid) -> None:
+    if X_valid is None or y_valid is None:
+        raise ModelError("challenger: an evaluation set (X_valid, y_valid) is required for early stopping")
+
+
 def _check_monotone(monotone: dict[str, int], frame: RawFeatureFrame) -> dict[str, int]:
     for name, sign in monotone.items():
         if name not in frame.features_:
@@ -241,8 +254,9 @@ class XGBoostChallenger:
     def _dmatrix(self, X: pd.DataFrame, y=None) -> xgb.DMatrix:
         return xgb.DMatrix(self.frame_.transform(X), label=y, enable_categorical=True, missing=np.nan, nthread=2)
 
-    def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame, y_valid) -> "XGBoostChallenger":
+    def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame | None = None, y_valid=None) -> "XGBoostChallenger":
         """Search candidates with early stopping on (X_valid, y_valid); keep the best by validation AUC."""
+        _require_eval_set(X_valid, y_valid)
         y = _check_xy(X, y, "development")
         y_valid = _check_xy(X_valid, y_valid, "validation")
         self.frame_ = RawFeatureFrame(self.categorical).fit(X)
@@ -292,9 +306,20 @@ class XGBoostChallenger:
         self._check_fitted()
         return self.booster_.predict(self._dmatrix(X)).astype(float)
 
-    def score(self, X: pd.DataFrame) -> np.ndarray:
+    def score(self, X: pd.DataFrame, pd_raw: np.ndarray | None = None) -> np.ndarray:
         """Integer points, higher = safer: the scaling's ``pd_to_score`` of the PD, rounded."""
-        return np.rint(self.scaling.pd_to_score(self.predict_proba(X))).astype(int)
+        return np.rint(self.scaling.pd_to_score(self.predict_proba(X) if pd_raw is None else pd_raw)).astype(int)
+
+    @property
+    def notes_(self) -> dict[str, str]:
+        return {}  # nothing is dropped after fitting
+
+    def attributions(self, X: pd.DataFrame, exact: bool = False) -> pd.DataFrame:
+        """Log-odds each feature adds to each row's PD (:meth:`contributions` without the bias)."""
+        return self.contributions(X, approx=not exact).drop(columns="bias")
+
+    def report_tables(self) -> dict[str, pd.DataFrame]:
+        return {"Feature importance": self.feature_importance(), "Parameter search (validation AUC)": self.search_log_}
 
     def contributions(self, X: pd.DataFrame, approx: bool = False) -> pd.DataFrame:
         """Per-feature contributions to the log-odds of bad, plus a ``bias`` column.
@@ -335,7 +360,8 @@ class HistGradientBoostingCandidate:
         self.seed = int(seed)
         self.categorical = list(categorical)
 
-    def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame, y_valid) -> "HistGradientBoostingCandidate":
+    def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame | None = None, y_valid=None) -> "HistGradientBoostingCandidate":
+        _require_eval_set(X_valid, y_valid)
         y = _check_xy(X, y, "development")
         y_valid = _check_xy(X_valid, y_valid, "validation")
         self.frame_ = RawFeatureFrame(self.categorical).fit(X)
@@ -359,5 +385,16 @@ class HistGradientBoostingCandidate:
             raise ModelError("challenger: not fitted; call fit(X, y, X_valid, y_valid) first")
         return self.estimator_.predict_proba(self.frame_.transform(X))[:, 1].astype(float)
 
-    def score(self, X: pd.DataFrame) -> np.ndarray:
-        return np.rint(self.scaling.pd_to_score(self.predict_proba(X))).astype(int)
+    def score(self, X: pd.DataFrame, pd_raw: np.ndarray | None = None) -> np.ndarray:
+        return np.rint(self.scaling.pd_to_score(self.predict_proba(X) if pd_raw is None else pd_raw)).astype(int)
+
+    @property
+    def notes_(self) -> dict[str, str]:
+        return {}
+
+    def attributions(self, X: pd.DataFrame, exact: bool = False) -> None:
+        """None: scikit-learn's histogram boosting has no per-row attribution, so no reason codes."""
+        return None
+
+    def report_tables(self) -> dict[str, pd.DataFrame]:
+        return {}

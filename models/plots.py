@@ -33,17 +33,23 @@ def roc_plot(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "ROC
     return _png(fig)
 
 
-def ks_plot(y: np.ndarray, score: np.ndarray, title: str = "KS") -> bytes:
-    """Cumulative shares of bads and goods by score (higher = safer)."""
+def ks_plot(y: np.ndarray, score: np.ndarray, ks: float, ks_score: float, label: str, title: str = "KS") -> bytes:
+    """Cumulative shares of bads and goods by score (higher = safer).
+
+    The marker and its label show the numbers of record (``ks`` and ``ks_score`` as the
+    metrics hold them, ``label`` their text as the report prints them): the plot never
+    computes a KS of its own.
+    """
     order = np.argsort(score, kind="stable")
-    s, yy = np.asarray(score)[order], np.asarray(y)[order]
+    s, yy = np.asarray(score, dtype=float)[order], np.asarray(y)[order]
     cum_bad = np.cumsum(yy) / max(yy.sum(), 1)
     cum_good = np.cumsum(1 - yy) / max((1 - yy).sum(), 1)
-    i = int(np.argmax(np.abs(cum_bad - cum_good)))
+    # the curves just below the KS score: riskier applicants score lower, so the gap is at "score < ks_score"
+    i = max(int(np.searchsorted(s, ks_score, side="left")) - 1, 0)
     fig, ax = plt.subplots(figsize=(5, 4.2))
     ax.plot(s, cum_bad, label="bads")
     ax.plot(s, cum_good, label="goods")
-    ax.vlines(s[i], cum_good[i], cum_bad[i], color="k", ls="--", label=f"KS {abs(cum_bad[i]-cum_good[i]):.3f} at {s[i]:g}")
+    ax.vlines(ks_score, cum_good[i], cum_bad[i], color="k", ls="--", label=label)
     ax.set(xlabel="score", ylabel="cumulative share", title=title)
     ax.legend(fontsize=8)
     return _png(fig)

@@ -70,13 +70,7 @@ def rank_reasons(values: Any, names: Sequence[str], top_n: int = 4, labels: dict
 
 def scorecard_points_lost(scorecard, X: pd.DataFrame) -> pd.DataFrame:
     """Points each row loses on each variable against the variable's best bin (with development rows)."""
-    points = scorecard.points(X)
-    table = scorecard.points_table_
-    best = table[table["count"] > 0].groupby("variable")["points"].max()
-    missing = [v for v in points.columns if v not in best.index]
-    if missing:
-        raise ModelError(f"reason codes: variables {missing} have no populated bin in the points table")
-    return best.reindex(points.columns).to_numpy()[None, :] - points
+    return scorecard.attributions(X)
 
 
 def scorecard_reasons(scorecard, X: pd.DataFrame, top_n: int = 4, labels: dict[str, str] | None = None,

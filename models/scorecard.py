@@ -70,8 +70,8 @@ class WoeLogisticScorecard:
         self.C = C
         self.max_iter = max_iter
 
-    def fit(self, X: pd.DataFrame, y) -> "WoeLogisticScorecard":
-        """Fit on WOE; a variable whose coefficient comes out with the wrong sign is dropped and the rest refitted.
+    def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame | None = None, y_valid=None) -> "WoeLogisticScorecard":
+        """Fit on WOE (the evaluation set is not used: nothing stops early); a variable whose coefficient comes out with the wrong sign is dropped and the rest refitted.
 
         With WOE = ln(%good/%bad) every coefficient of a bad-event model must be negative;
         a positive one means collinearity turned the variable around, and its points
@@ -104,6 +104,29 @@ class WoeLogisticScorecard:
                              "woe": float(b["woe"]), "coefficient": float(coef[name]), "points": int(np.round(raw))})
         return pd.DataFrame(rows)
 
+    @property
+    def features_(self) -> list[str]:
+        """The variables the fitted scorecard reads (after wrong-sign drops)."""
+        return list(self.variables)
+
+    @property
+    def notes_(self) -> dict[str, str]:
+        """Variable → why it was dropped after fitting."""
+        return dict(self.dropped_)
+
+    def report_tables(self) -> dict[str, pd.DataFrame]:
+        coefs = self.points_table_.groupby("variable", sort=False)["coefficient"].first().reset_index()
+        return {"Points table": self.points_table_, "Coefficients (logistic regression on WOE)": coefs}
+
+    def attributions(self, X: pd.DataFrame, exact: bool = False) -> pd.DataFrame:
+        """Points each row loses on each variable against the variable's best populated bin."""
+        points = self.points(X)
+        best = self.points_table_[self.points_table_["count"] > 0].groupby("variable")["points"].max()
+        missing = [v for v in points.columns if v not in best.index]
+        if missing:
+            raise ModelError(f"scorecard: variables {missing} have no populated bin in the points table")
+        return best.reindex(points.columns).to_numpy()[None, :] - points
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """PD (probability of bad) from the logistic regression, unrounded."""
         return self.estimator_.predict_proba(self.binner.transform(X, variables=self.variables).to_numpy())[:, 1]
@@ -117,6 +140,6 @@ class WoeLogisticScorecard:
             out[name] = pts[indices[name].to_numpy().astype(int)]
         return pd.DataFrame(out, index=X.index)
 
-    def score(self, X: pd.DataFrame) -> np.ndarray:
-        """Integer score: the sum of points; higher is safer."""
+    def score(self, X: pd.DataFrame, pd_raw: np.ndarray | None = None) -> np.ndarray:
+        """Integer score: the sum of points (rounded per bin, so not a function of the PD); higher is safer."""
         return self.points(X).sum(axis=1).to_numpy()

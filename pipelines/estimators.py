@@ -1,17 +1,48 @@
-"""The candidate estimators a portfolio config asks for (unfitted)."""
+"""From a portfolio config to the library objects of model development (no I/O).
+
+The assets and the walk-forward refits call the same functions, so an origin's refit
+is the nightly development in miniature: binning, selection, fitting, calibration and
+master scale on the rows before the origin only.
+"""
 
 from __future__ import annotations
 
-from features.binning import WoeBinner
+import pandas as pd
+
+from features.binning import BinningSpec, WoeBinner
+from features.sample import split_development
+from features.selection import SelectionRules, select_features
+from models.candidate import Candidate, CreditModel
 from models.challenger import HistGradientBoostingCandidate, XGBoostChallenger, monotone_from_binning
+from models.protocol import DevelopmentProtocol
 from models.scorecard import ScoreScaling, WoeLogisticScorecard
 from pipelines.config import PortfolioConfig
 
 
-def build_estimators(cfg: PortfolioConfig, binner: WoeBinner, selected: list[str]) -> dict:
-    """``scorecard`` always; ``xgboost`` and ``hist_gradient_boosting`` when enabled."""
+def fit_binner(cfg: PortfolioConfig, fit_rows: pd.DataFrame, features: list[str]) -> WoeBinner:
+    """optbinning on the fit rows."""
+    binner = WoeBinner(BinningSpec(**cfg.binning.model_dump(exclude={"categorical"})), categorical=cfg.binning.categorical)
+    return binner.fit(fit_rows[features], fit_rows["target"])
+
+
+def selection_table(cfg: PortfolioConfig, binner: WoeBinner, fit_rows: pd.DataFrame) -> pd.DataFrame:
+    """IV range, WOE correlation and count limits on the fit rows."""
+    iv = binner.summary().set_index("name")["iv"]
+    return select_features(iv, binner.transform(fit_rows), SelectionRules(**cfg.selection.model_dump()))
+
+
+def selected_features(selection: pd.DataFrame) -> list[str]:
+    return selection.loc[selection["selected"], "variable"].tolist()
+
+
+def build_estimators(cfg: PortfolioConfig, binner: WoeBinner, selected: list[str], search: bool = True) -> dict[str, Candidate]:
+    """``scorecard`` always; ``xgboost`` and ``hist_gradient_boosting`` when enabled.
+
+    ``search=False``: XGBoost fits one parameter set (the defaults plus the config's params).
+    """
     m, scaling = cfg.models, ScoreScaling(**cfg.scaling.model_dump())
-    out = {"scorecard": WoeLogisticScorecard(binner, selected, scaling, C=m.scorecard.C, max_iter=m.scorecard.max_iter)}
+    out: dict[str, Candidate] = {
+        "scorecard": WoeLogisticScorecard(binner, selected, scaling, C=m.scorecard.C, max_iter=m.scorecard.max_iter)}
     monotone = {}
     if m.xgboost.monotone == "requested":
         asked = [v for v, trend in cfg.binning.monotonic_trends.items() if trend in ("ascending", "descending")]
@@ -23,7 +54,8 @@ def build_estimators(cfg: PortfolioConfig, binner: WoeBinner, selected: list[str
     categorical = list(cfg.binning.categorical)
     if m.xgboost.enabled:
         out["xgboost"] = XGBoostChallenger(scaling, monotone=monotone, params=m.xgboost.params,
-                                           search_seconds=m.xgboost.search_seconds, n_search=m.xgboost.n_search,
+                                           search_seconds=m.xgboost.search_seconds if search else 0.0,
+                                           n_search=m.xgboost.n_search if search else 1,
                                            seed=cfg.sample.seed, categorical=categorical)
     if m.hist_gradient_boosting.enabled:
         out["hist_gradient_boosting"] = HistGradientBoostingCandidate(scaling, monotone=monotone,
@@ -32,32 +64,35 @@ def build_estimators(cfg: PortfolioConfig, binner: WoeBinner, selected: list[str
     return out
 
 
-def refit_function(cfg: PortfolioConfig, candidate: str, selected: list[str], categorical: list[str]):
-    """``fit(X, y)`` for the walk-forward backtest: re-bin and refit ``candidate`` on earlier data.
+def build_protocol(cfg: PortfolioConfig) -> DevelopmentProtocol:
+    """The development protocol with the config's calibration, grades and reason codes."""
+    m, c = cfg.models, cfg.models.calibration
+    calibration = {"method": c.method, "long_run_rate": c.long_run_default_rate, "pd_floor": c.pd_floor}
 
-    Tree candidates take a seeded stratified 20 % of the training data for early stopping
-    and skip the parameter search (one candidate: the defaults plus the config's params).
+    def wrap(name: str, estimator: Candidate) -> CreditModel:
+        return CreditModel(name, estimator, calibration, m.grades, m.reason_codes, m.labels, m.exact_reasons)
+
+    return DevelopmentProtocol(wrap=wrap, choose_by=m.choose_by)
+
+
+def refit_function(cfg: PortfolioConfig, candidate: str, features: list[str]):
+    """``develop(train)`` for the walk-forward backtest: ``candidate`` developed from scratch on ``train``.
+
+    ``train`` holds labelled rows before an origin; they are split into fit and validation
+    rows as the nightly sample is (grouped by customer, stratified, seeded), then binning,
+    selection, fitting, calibration and the master scale run on them exactly as in the
+    nightly job. Tree candidates skip the parameter search (one parameter set: the
+    defaults plus the config's params), so no parameter is chosen with later data either.
     """
-    import numpy as np
+    protocol = build_protocol(cfg)
+    s = cfg.sample
 
-    from features.binning import BinningSpec
-    from models.candidate import CreditModel
+    def develop(train: pd.DataFrame) -> CreditModel:
+        roles = split_development(train, s.validation_fraction, s.seed, s.customer_column)
+        fit_rows = roles[roles["split"] == "dev"]
+        binner = fit_binner(cfg, fit_rows, features)
+        selected = selected_features(selection_table(cfg, binner, fit_rows))
+        estimator = build_estimators(cfg, binner, selected, search=False)[candidate]
+        return protocol.fit({candidate: estimator}, roles, features)[candidate]
 
-    def fit(X, y):
-        binner = WoeBinner(BinningSpec(**cfg.binning.model_dump(exclude={"categorical"})), categorical=categorical).fit(X, y)
-        estimator = build_estimators(cfg, binner, selected)[candidate]
-        if isinstance(estimator, WoeLogisticScorecard):
-            estimator.fit(X, y)
-        else:
-            if hasattr(estimator, "n_search"):
-                estimator.n_search, estimator.search_seconds = 1, 0.0
-            rng = np.random.default_rng(cfg.sample.seed)
-            valid = np.zeros(len(y), dtype=bool)
-            for cls in (0, 1):
-                idx = np.flatnonzero(y == cls)
-                valid[rng.permutation(idx)[: max(1, len(idx) // 5)]] = True
-            estimator.fit(X[~valid], y[~valid], X[valid], y[valid])
-        m = cfg.models
-        return CreditModel(candidate, estimator, m.calibration, m.grades, m.reason_codes, m.labels, m.exact_reasons).fit_calibration(X, y)
-
-    return fit
+    return develop

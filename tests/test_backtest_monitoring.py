@@ -49,9 +49,9 @@ def test_walk_forward_refits_at_earlier_origins(dated_sample):
     sample, features = dated_sample
     calls = []
 
-    def fit(X, y):
-        calls.append(len(X))
-        return _fit(X, y)
+    def fit(train):  # walk_forward hands over the rows before the origin; this refit uses all of them
+        calls.append(len(train))
+        return _fit(train[features], train["target"].to_numpy())
 
     walk = walk_forward(fit, sample, features, origins=3)
     assert len(walk) == 3 and calls == list(walk["train_rows"])

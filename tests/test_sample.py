@@ -37,7 +37,7 @@ def test_split_is_deterministic_and_seed_dependent():
 def test_without_dates_a_second_random_holdout_replaces_oot():
     frame = _labelled().drop(columns="application_month")
     out = split_sample(frame, SampleDesign(test_fraction=0.3))
-    assert set(out.split) == {"dev", "test", "oot"}
+    assert set(out.split) == {"dev", "validation", "test", "oot"}
     assert (out.split == "oot").mean() == pytest.approx(0.15, abs=0.01)
 
 

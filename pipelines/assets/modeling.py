@@ -3,16 +3,14 @@
 import dagster as dg
 import pandas as pd
 
-from features.binning import BinningSpec, WoeBinner
+from features.binning import WoeBinner
 from features.loan_book import NON_FEATURE_COLUMNS
 from features.sample import ModelingSample, SampleDesign, build_modeling_sample, sample_summary
-from features.selection import SelectionRules, select_features
 from models.candidate import CreditModel
-from models.scorecard import WoeLogisticScorecard
-from pipelines.estimators import build_estimators
+from pipelines.estimators import build_estimators, build_protocol, fit_binner, selected_features, selection_table
 from pipelines.config import PortfolioConfig, TableSource
 from pipelines.resources import PortfolioResource
-from pipelines.sources import never_feature_columns
+from pipelines.sources import never_feature_columns, pii_columns
 
 
 def never_features(cfg: PortfolioConfig) -> list[str]:
@@ -26,25 +24,24 @@ def never_features(cfg: PortfolioConfig) -> list[str]:
 @dg.asset(group_name="modeling")
 def modeling_sample(context: dg.AssetExecutionContext, portfolio: PortfolioResource,
                     applications: pd.DataFrame, loan_outcomes: dict[str, pd.DataFrame]) -> ModelingSample:
-    """Labelled loans with features as of the application date, PII removed, split dev / test / oot."""
+    """Labelled loans with features as of the application date, PII removed, split dev / validation / test / oot."""
     cfg = portfolio.load()
     sample, features = build_modeling_sample(applications, loan_outcomes["outcomes"], SampleDesign(**cfg.sample.model_dump()),
                                              never_features=never_features(cfg),
+                                             carry=[a for a in cfg.protected.attributes if a not in pii_columns(cfg)],
                                              performance_window=None if isinstance(cfg.source, TableSource)
                                              else cfg.bad_definition.performance_window)
     summary = sample_summary(sample)
-    context.log.info("sample design:\n" + summary[summary["application_month"].isna()].to_string(index=False))
+    per_split = summary[summary["application_month"].isna()].drop(columns="application_month")  # no NaT column
+    context.log.info("sample design:\n" + per_split.to_string(index=False))
     context.add_output_metadata({"rows": len(sample), "features": len(features)})
     return ModelingSample(sample=sample, features=features, summary=summary)
 
 
 @dg.asset(group_name="modeling")
 def binning(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: ModelingSample) -> WoeBinner:
-    """optbinning BinningProcess fitted on the development split."""
-    cfg = portfolio.load()
-    dev = modeling_sample.split("dev")
-    binner = WoeBinner(BinningSpec(**cfg.binning.model_dump(exclude={"categorical"})), categorical=cfg.binning.categorical)
-    binner.fit(dev[modeling_sample.features], dev["target"])
+    """optbinning BinningProcess fitted on the development (fit) rows."""
+    binner = fit_binner(portfolio.load(), modeling_sample.split("dev"), modeling_sample.features)
     context.add_output_metadata({"variables": len(binner.variables_)})
     return binner
 
@@ -52,11 +49,8 @@ def binning(context: dg.AssetExecutionContext, portfolio: PortfolioResource, mod
 @dg.asset(group_name="modeling")
 def feature_selection(context: dg.AssetExecutionContext, portfolio: PortfolioResource,
                       modeling_sample: ModelingSample, binning: WoeBinner) -> pd.DataFrame:
-    """IV range, WOE correlation and count limits on the development split."""
-    cfg = portfolio.load()
-    dev = modeling_sample.split("dev")
-    iv = binning.summary().set_index("name")["iv"]
-    table = select_features(iv, binning.transform(dev), SelectionRules(**cfg.selection.model_dump()))
+    """IV range, WOE correlation and count limits on the development (fit) rows."""
+    table = selection_table(portfolio.load(), binning, modeling_sample.split("dev"))
     context.add_output_metadata({"selected": int(table["selected"].sum()), "candidates": len(table)})
     return table
 
@@ -64,19 +58,8 @@ def feature_selection(context: dg.AssetExecutionContext, portfolio: PortfolioRes
 @dg.asset(group_name="modeling")
 def candidates(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: ModelingSample,
                binning: WoeBinner, feature_selection: pd.DataFrame) -> dict[str, CreditModel]:
-    """Candidate models fitted on development (early stopping on test), calibrated, with a master scale."""
+    """Candidates fitted on the development rows; early stopping, search, calibration and master scale on validation."""
     cfg = portfolio.load()
-    sample, features = modeling_sample.sample, modeling_sample.features
-    dev, test = sample.query("split == 'dev'"), sample.query("split == 'test'")
-    selected = feature_selection.loc[feature_selection["selected"], "variable"].tolist()
-    fitted = {}
-    for name, estimator in build_estimators(cfg, binning, selected).items():
-        context.log.info(f"fitting candidate {name}")
-        if isinstance(estimator, WoeLogisticScorecard):
-            estimator.fit(dev[features], dev["target"])
-        else:
-            estimator.fit(dev[features], dev["target"], test[features], test["target"])
-        m = cfg.models
-        fitted[name] = CreditModel(name, estimator, m.calibration, m.grades, m.reason_codes, m.labels, m.exact_reasons).fit_calibration(
-            dev[features], dev["target"])
-    return fitted
+    estimators = build_estimators(cfg, binning, selected_features(feature_selection))
+    context.log.info(f"fitting candidates {list(estimators)} (test and out-of-time rows are not read)")
+    return build_protocol(cfg).fit(estimators, modeling_sample.sample, modeling_sample.features)

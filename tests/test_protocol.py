@@ -1,0 +1,201 @@
+"""The development protocol on constructed data: roles never overlap, customers stay together,
+and test / out-of-time rows never reach fitting, early stopping, calibration or the choice (spies)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from features.binning import WoeBinner
+from features.errors import ModelError
+from features.sample import SampleDesign, split_development, split_sample
+from models.backtest import walk_forward
+from models.candidate import CreditModel
+from models.challenger import XGBoostChallenger
+from models.protocol import STEPS, DevelopmentProtocol, rows_table
+from models.scorecard import ScoreScaling, WoeLogisticScorecard
+from pipelines.config import PortfolioConfig
+from pipelines.estimators import refit_function
+
+
+def _book(n_customers=3000, months=24, seed=0) -> pd.DataFrame:
+    """Customers with 1-4 applications each over ``months`` months; risk from two features."""
+    rng = np.random.default_rng(seed)
+    per = rng.integers(1, 5, n_customers)
+    customer = np.repeat(np.arange(n_customers), per)
+    n = len(customer)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    target = (rng.random(n) < 1 / (1 + np.exp(-(-2.2 + 1.2 * x1 + 0.6 * x2)))).astype(int)
+    month = pd.to_datetime("2023-01-01") + pd.to_timedelta(rng.integers(0, months, n) * 31, "D")
+    return pd.DataFrame({"application_id": np.arange(n), "customer_id": customer,
+                         "application_month": month.to_period("M").to_timestamp(), "target": target,
+                         "x1": x1, "x2": x2, "noise": rng.normal(size=n)})
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return split_sample(_book(), SampleDesign(oot_months=3, test_fraction=0.3, validation_fraction=0.25, seed=3))
+
+
+def test_every_row_has_one_role_and_customers_stay_together(sample):
+    assert sample["split"].isin(["dev", "validation", "test", "oot"]).all()
+    assert sample["application_id"].is_unique  # one row, one role
+    random_roles = sample[sample["split"] != "oot"]
+    roles_per_customer = random_roles.groupby("customer_id")["split"].nunique()
+    assert roles_per_customer.max() == 1  # a repeat applicant never sits on both sides
+    assert random_roles["customer_id"].duplicated().any()  # there are repeat applicants to keep together
+    # out of time is by date: its months are the newest three, none of them in the other roles
+    oot_months = set(sample.loc[sample["split"] == "oot", "application_month"])
+    assert len(oot_months) == 3 and max(random_roles["application_month"]) < min(oot_months)
+    # shares close to the design (whole customers are drawn, so not exact) and stratified
+    share = random_roles["split"].value_counts(normalize=True)
+    assert share["test"] == pytest.approx(0.3, abs=0.02)
+    assert share["validation"] == pytest.approx(0.7 * 0.25, abs=0.02)
+    rates = random_roles.groupby("split")["target"].mean()
+    assert rates.max() - rates.min() < 0.03
+
+
+def test_without_customer_column_rows_are_drawn_one_by_one():
+    frame = _book().drop(columns="customer_id")
+    out = split_sample(frame, SampleDesign(oot_months=3, seed=3))
+    random_roles = out[out["split"] != "oot"]
+    counts = random_roles["split"].value_counts()
+    bads = random_roles.groupby("split")["target"].sum()
+    n, b = len(random_roles), int(random_roles["target"].sum())
+    # row-level stratified draw: exact counts per class up to rounding
+    assert bads["test"] == round(0.3 * b) and counts["test"] == round(0.3 * b) + round(0.3 * (n - b))
+
+
+def test_split_development_groups_and_is_seeded():
+    frame = _book()
+    a = split_development(frame, 0.25, seed=1, customer_column="customer_id")
+    b = split_development(frame, 0.25, seed=1, customer_column="customer_id")
+    assert (a["split"] == b["split"]).all()
+    assert a.groupby("customer_id")["split"].nunique().max() == 1
+
+
+class SpyCandidate:
+    """A candidate implementing the interface that records every row it is shown."""
+
+    def __init__(self, column: str, log: list):
+        self.column, self.log = column, log
+        self.scaling = ScoreScaling()
+
+    def fit(self, X, y, X_valid=None, y_valid=None):
+        self.log.append(("fit", set(X.index)))
+        self.log.append(("eval set", set(X_valid.index)))
+        self.features_, self.notes_ = [self.column], {}
+        return self
+
+    def predict_proba(self, X):
+        self.log.append(("predict", set(X.index)))
+        return 1 / (1 + np.exp(-(-2.0 + X[self.column].to_numpy())))
+
+    def score(self, X, pd_raw=None):
+        p = self.predict_proba(X) if pd_raw is None else pd_raw
+        return np.rint(self.scaling.pd_to_score(p)).astype(int)
+
+    def attributions(self, X, exact=False):
+        return None
+
+    def report_tables(self):
+        return {}
+
+
+def _protocol(choose_by="validation_auc"):
+    return DevelopmentProtocol(wrap=lambda name, est: CreditModel(name, est, {"method": "platt"}, 5), choose_by=choose_by)
+
+
+def test_test_and_oot_rows_never_reach_fit_early_stopping_calibration_or_choice(sample, monkeypatch):
+    from models import calibration
+
+    seen_by_calibrator = []
+    fit_calibrator = calibration.Calibrator.fit
+    monkeypatch.setattr(calibration.Calibrator, "fit",
+                        lambda self, p, y: seen_by_calibrator.append(len(p)) or fit_calibrator(self, p, y))
+    log: list = []
+    protocol = _protocol()
+    models = protocol.fit({"scorecard": SpyCandidate("noise", log), "xgboost": SpyCandidate("x1", log)},
+                          sample, ["x1", "x2", "noise"])
+    chosen = protocol.choose(models, sample, ["x1", "x2", "noise"])
+    role = {s: set(sample.index[sample["split"] == s]) for s in ("dev", "validation", "test", "oot")}
+    assert [kind for kind, _ in log if kind != "predict"] == ["fit", "eval set"] * 2
+    for kind, rows in log:
+        expected = role["dev"] if kind == "fit" else role["validation"]
+        assert rows == expected, kind  # fit: the development rows; everything else: validation
+        assert not rows & (role["test"] | role["oot"])
+    assert seen_by_calibrator == [len(role["validation"])] * 2
+    assert chosen == "xgboost"  # x1 drives the risk; noise does not
+    for model in models.values():  # the master scale was cut on validation PDs
+        assert model.master_scale_.dev_counts_.sum() == len(role["validation"])
+
+
+def test_choice_is_the_best_validation_auc_ties_to_the_scorecard(sample):
+    log: list = []
+    protocol = _protocol()
+    models = protocol.fit({"xgboost": SpyCandidate("x1", log), "scorecard": SpyCandidate("x1", log)}, sample, ["x1"])
+    assert protocol.choose(models, sample, ["x1"]) == "scorecard"
+    valid = sample[sample["split"] == "validation"]
+    aucs = protocol.validation_auc(models, sample, ["x1"])
+    assert aucs["xgboost"] == pytest.approx(roc_auc_score(valid["target"], valid["x1"]), abs=1e-12)
+    assert _protocol("scorecard").choose(models, sample, ["x1"]) == "scorecard"
+    with pytest.raises(ModelError, match="choose_by"):
+        _protocol("test_auc")
+
+
+def test_xgboost_stops_early_on_the_validation_rows_only(sample, monkeypatch):
+    import xgboost as xgb
+
+    eval_rows, train_rows = [], []
+    train = xgb.train
+
+    def spy(params, dtrain, *args, evals=(), **kwargs):
+        train_rows.append(dtrain.num_row())
+        eval_rows.extend(d.num_row() for d, _ in evals)
+        return train(params, dtrain, *args, evals=evals, **kwargs)
+
+    monkeypatch.setattr(xgb, "train", spy)
+    est = XGBoostChallenger(n_search=2, search_seconds=60, params={"n_estimators": 50})
+    _protocol().fit({"xgboost": est}, sample, ["x1", "x2", "noise"])
+    n = sample["split"].value_counts()
+    assert train_rows == [n["dev"]] * 2 and eval_rows == [n["validation"]] * 2
+
+
+def test_rows_table_names_the_rows_of_every_step(sample):
+    table = rows_table(sample).set_index("step")
+    n = sample["split"].value_counts()
+    assert set(table.index) == set(STEPS)
+    assert table.loc["fit", "rows"] == n["dev"] and table.loc["calibration", "rows"] == n["validation"]
+    assert table.loc["reported discrimination and calibration", "rows"] == n["test"] + n["oot"]
+    assert "test" not in " ".join(table.loc[[s for s in STEPS if "report" not in s and "backtest" not in s], "rows used"])
+
+
+def test_walk_forward_develops_each_origin_on_earlier_rows_only(german, monkeypatch):
+    """Binning, selection, fitting and calibration at each origin see no row dated at or after it."""
+    X = german.drop(columns="GoodCredit")
+    frame = X.assign(target=(german["GoodCredit"] == 2).astype(int).to_numpy(), application_id=np.arange(len(X)),
+                     application_month=(pd.to_datetime("2024-01-01") + pd.to_timedelta(
+                         (np.arange(len(X)) // 100) * 31, "D")).to_period("M").to_timestamp())
+    features = list(X.columns)
+    cfg = PortfolioConfig(source={"kind": "warehouse"}, models={"xgboost": {"enabled": False}},
+                          binning={"max_n_bins": 4, "special_codes": {}}, selection={"max_features": 6})
+    seen: list[tuple[str, pd.Index]] = []
+    for cls, method in ((WoeBinner, "fit"), (WoeLogisticScorecard, "fit"), (CreditModel, "fit_calibration")):
+        original = getattr(cls, method)
+
+        def spy(self, X, *args, _original=original, _name=f"{cls.__name__}.{method}", **kwargs):
+            seen.append((_name, X.index))
+            return _original(self, X, *args, **kwargs)
+
+        monkeypatch.setattr(cls, method, spy)
+    walk = walk_forward(refit_function(cfg, "scorecard", features), frame, features, origins=3)
+    assert len(walk) == 3
+    per_origin = [seen[i:i + 3] for i in range(0, len(seen), 3)]
+    assert len(per_origin) == 3
+    for origin, calls in zip(walk["origin"], per_origin):
+        assert [name for name, _ in calls] == ["WoeBinner.fit", "WoeLogisticScorecard.fit", "CreditModel.fit_calibration"]
+        used = calls[0][1].union(calls[1][1]).union(calls[2][1])
+        assert frame.loc[used, "application_month"].max() < origin  # no future row
+        assert not calls[0][1].intersection(calls[2][1]).size  # calibration rows are held out from fitting
