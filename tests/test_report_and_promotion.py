@@ -3,16 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from models.promotion import decide_promotion
 from models.report import Section, Table, render_report, write_json
-
-
-def test_first_model_is_champion_then_only_a_higher_oot_auc_wins():
-    assert decide_promotion(0.70, None).promote
-    assert decide_promotion(0.75, 0.74).promote
-    assert not decide_promotion(0.74, 0.74).promote
-    assert not decide_promotion(0.73, 0.74).promote
-    assert not decide_promotion(0.745, 0.74, min_improvement=0.01).promote
 
 
 def test_report_escapes_data_and_embeds_plots():
