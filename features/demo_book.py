@@ -109,13 +109,23 @@ def generate_loan_book(
     months: int = 36,
     seed: int = 42,
     end_month: str = "2025-12",
+    mix_trend: float = 1.0,
+    drift_months: int = 0,
+    drift: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate a synthetic loan book: ``(applications, performance)`` DataFrames.
 
     ``months`` application months end with ``end_month``; performance rows run from the
     month after each application up to ``end_month`` or a terminal status. Same arguments
     give identical frames.
+
+    ``mix_trend`` scales the gradual channel/product drift (0: a stationary mix, the
+    "undrifted" book). ``drift`` > 0 shifts the newest ``drift_months`` application months
+    abruptly: more broker and mobile applications, a worse applicant pool and lower bureau
+    scores (monitoring tests inject drift this way).
     """
+    if drift < 0 or drift_months < 0 or mix_trend < 0:
+        raise ConfigError(f"demo book: mix_trend, drift and drift_months must be >= 0, got {mix_trend}, {drift}, {drift_months}")
     if isinstance(n_applications, bool) or not isinstance(n_applications, (int, np.integer)) or n_applications < 1:
         raise ConfigError(f"demo book: n_applications must be a positive integer, got {n_applications!r}")
     if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1:
@@ -129,7 +139,7 @@ def generate_loan_book(
     month_starts = (np.arange(T) - (T - 1) + end).astype("datetime64[M]")
     macro = _macro(T)
 
-    apps, hidden = _applications(rng, n, T, month_starts, macro)
+    apps, hidden = _applications(rng, n, T, month_starts, macro, mix_trend, drift * (np.arange(T) >= T - drift_months))
     perf = _performance(rng, hidden, T, month_starts, macro)
     return apps, perf
 
@@ -178,8 +188,10 @@ def write_duckdb(path: str | os.PathLike, applications: pd.DataFrame, performanc
 
 # --------------------------------------------------------------------------- applications
 def _applications(
-    rng: np.random.Generator, n: int, T: int, month_starts: np.ndarray, macro: np.ndarray
+    rng: np.random.Generator, n: int, T: int, month_starts: np.ndarray, macro: np.ndarray,
+    mix_trend: float = 1.0, shift_by_month: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, dict]:
+    shift_by_month = np.zeros(T) if shift_by_month is None else np.asarray(shift_by_month, dtype=float)
     cats = lb.CATEGORIES
 
     # ---- volume by month: growth, seasonality, a dip in the downturn
@@ -192,7 +204,8 @@ def _applications(
     days_in = ((month_starts + 1).astype("datetime64[D]") - first_day).astype(np.int64)
     day = np.floor(rng.random(n) * days_in[app_m]).astype(np.int64)
     date_d = np.sort(first_day[app_m].astype(np.int64) + day)  # app_m stays sorted: dates within a month
-    years_to_end = (app_m - (T - 1)) / 12.0  # <= 0
+    years_to_end = mix_trend * (app_m - (T - 1)) / 12.0  # <= 0
+    shift = shift_by_month[app_m]  # injected drift of the newest months (0 elsewhere)
 
     # ---- customers: ~3.5% of applications come from an earlier applicant
     src = np.arange(n)
@@ -216,12 +229,13 @@ def _applications(
         np.log(0.40) + 0.35 * years_to_end,  # mobile (rising)
         np.log(0.12) - 0.10 * years_to_end,  # broker
     ])
+    ch_logit += shift[:, None] * np.array([-1.0, 0.0, 0.5, 1.0])  # towards mobile and broker
     channel = _pick(rng, ch_logit)
     is_mobile = channel == 2
     digital = (channel == 1) | (channel == 2)
     r = rng.standard_normal(n) + np.array([-0.10, 0.0, 0.10, 0.25])[channel]  # latent risk, higher = worse
     # a downturn vintage attracts a slightly worse pool
-    r += 0.15 * macro[app_m]
+    r += 0.15 * macro[app_m] + 0.5 * shift
     r[repeat] = r[src[repeat]]  # the same person keeps their creditworthiness
 
     # ---- product by channel, POS lending rising
@@ -299,7 +313,7 @@ def _applications(
     thin = ~no_hit & (u < p_nohit + p_thin)
     hit = ~no_hit & ~thin
 
-    bscore = np.round(665 - 72 * (0.80 * r + 0.60 * rng.standard_normal(n)) + 1.2 * (age - 40).clip(-15, 25))
+    bscore = np.round(665 - 72 * (0.80 * r + 0.60 * rng.standard_normal(n)) + 1.2 * (age - 40).clip(-15, 25) - 40 * shift)
     bscore = np.clip(bscore, 300, 850).astype(np.int32)
     bscore = np.where(no_hit, lb.BUREAU_NO_HIT, np.where(thin, lb.BUREAU_THIN_FILE, bscore)).astype(np.int32)
 

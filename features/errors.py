@@ -38,3 +38,11 @@ class ModelError(CreditPipelineError):
 
 class PromotionError(CreditPipelineError):
     """The champion could not be updated as the promotion policy requires."""
+
+
+class TransientIOError(CreditPipelineError):
+    """A service the run needs (warehouse, MLflow) is unreachable for now; the same run may succeed on a retry.
+
+    The only error the orchestration retries: a broken contract, config or model is not
+    transient and retrying it would only repeat the failure.
+    """

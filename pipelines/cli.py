@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
 import time
@@ -116,6 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from pipelines.config import load_config
     from pipelines.definitions import build_definitions
+    from pipelines.launch import execute_job, instance_home
     from pipelines.resources import default_tracking_uri
 
     cfg = load_config(args.config)  # a bad config fails here, before Dagster starts
@@ -126,13 +126,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(args.config, str(workdir), tracking_uri)
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    instance_home()  # DAGSTER_HOME (default .data/dagster) with the project's dagster.yaml: no first-run banner
     start = time.perf_counter()
-    with instance:
-        result = defs.resolve_job_def("nightly").execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config={"loggers": {"concise": {"config": {"log_level": args.log_level}}}},
-        )
+    with dg.DagsterInstance.get() as instance:  # a run of the code location 'pipelines', on the UI's timeline
+        result = execute_job(defs, "nightly_retrain", instance,
+                             run_config={"loggers": {"concise": {"config": {"log_level": args.log_level}}}})
         if not result.success:
             return _fail(explain_failure(result))
         registered = result.output_for_node("registered_model")
@@ -150,7 +148,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "promotion_reason": registered["promotion_reason"],
         "metrics": {"test": {k: m["test"][k] for k in ("auc", "ks", "gini")},
                     "oot": {k: m["oot"][k] for k in ("auc", "ks", "gini", "psi")}},
-        "monitoring": {"score_psi": monitoring["score_psi"], "status": monitoring["status"]},
+        "monitoring": ({"score_psi": monitoring.score_psi, "status": monitoring.status} if monitoring is not None
+                       else {"score_psi": None, "status": "no champion"}),
         "report_path": report.report_path,
         "seconds": round(time.perf_counter() - start, 1),
     }
@@ -161,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           model      {summary['model_name']} version {summary['model_version']}  (champion: version {summary['champion_version']}; {summary['promotion_reason']})
           test       AUC {t['auc']:.4f}  KS {t['ks']:.4f}  Gini {t['gini']:.4f}
           {oot_label:<10} AUC {o['auc']:.4f}  KS {o['ks']:.4f}  Gini {o['gini']:.4f}  PSI {o['psi']:.4f}
-          monitoring champion score PSI on newest applications {summary['monitoring']['score_psi']:.4f} ({summary['monitoring']['status']})
+          monitoring {summary['monitoring']['status']}: champion score PSI, through the door now vs its development window, {summary['monitoring']['score_psi'] if summary['monitoring']['score_psi'] is None else round(summary['monitoring']['score_psi'], 4)}
           report     {summary['report_path']}
           summary    {workdir / 'summary.json'}
           MLflow     {tracking_uri}  (run {summary['mlflow_run_id']})

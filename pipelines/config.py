@@ -209,9 +209,81 @@ class PromotionConfig(_Strict):
 
 
 class MonitoringConfig(_Strict):
-    psi_warn: float = Field(0.1, gt=0)
+    """Tiers: below ``*_warn`` green, from ``*_warn`` amber, from ``*_alert`` red."""
+
+    psi_warn: float = Field(0.1, gt=0)  # score PSI, through-the-door now vs the development window
     psi_alert: float = Field(0.25, gt=0)
-    recent_months: int = Field(3, ge=1)
+    csi_warn: float = Field(0.1, gt=0)  # CSI of each champion feature
+    csi_alert: float = Field(0.25, gt=0)
+    recent_months: int = Field(3, ge=1)  # the newest application months monitored
+    early_dpd: int = Field(30, ge=1)  # early delinquency: ever `early_dpd`+ DPD by `early_mob` months on book
+    early_mob: int = Field(3, ge=1, le=24)
+    early_vintages: int = Field(3, ge=1)  # the newest vintages old enough to be observed at early_mob
+    early_ratio_warn: float = Field(1.25, gt=1)  # observed / expected early delinquency in a grade
+    early_ratio_alert: float = Field(1.5, gt=1)
+    significance: float = Field(0.05, gt=0, lt=0.5)  # one-sided binomial test per grade: a tier needs p below this
+    approval_cutoff: float | None = None  # score approved at or above; default: the development window's approval rate
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> "MonitoringConfig":
+        for name in ("csi", "early_ratio"):
+            if getattr(self, f"{name}_warn") >= getattr(self, f"{name}_alert"):
+                raise ValueError(f"monitoring.{name}_warn must be below monitoring.{name}_alert")
+        return self
+
+
+class OrchestrationConfig(_Strict):
+    """Schedules, partitions and retries of the Dagster code location."""
+
+    timezone: str = "UTC"  # of every schedule (IANA name)
+    retrain_cron: str = "0 2 * * *"  # nightly_retrain
+    monitoring_cron: str = "0 7 * * *"  # monitoring, after the day's applications have landed
+    schedules_running: bool = True  # schedules and sensors start running with the daemon
+    first_month: str = Field("2020-01", pattern=r"^\d{4}-\d{2}$")  # first application-month partition
+    max_retries: int = Field(3, ge=0, le=10)  # transient I/O only (warehouse or MLflow unreachable)
+    retry_delay_seconds: float = Field(2.0, ge=0)  # doubled at every attempt
+    sensor_seconds: int = Field(60, ge=5)  # how often sensors look at monitoring results
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, tz: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"orchestration.timezone {tz!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return tz
+
+
+class EmailAlertConfig(_Strict):
+    """SMTP with STARTTLS; the login comes from environment variables named here, never from the file."""
+
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    sender: str
+    to: list[str] = Field(min_length=1)
+    starttls: bool = True
+    username_env: str | None = None  # environment variable holding the SMTP user
+    password_env: str | None = None  # environment variable holding the SMTP password
+    ca_file: str | None = None  # extra CA certificate (PEM) to trust, e.g. an internal relay's
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class WebhookAlertConfig(_Strict):
+    """A generic JSON webhook; its URL often carries a token, so it too comes from an environment variable."""
+
+    url_env: str
+    token_env: str | None = None  # sent as `Authorization: Bearer <token>`
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class AlertsConfig(_Strict):
+    """Red monitoring, failed contracts and failed runs immediately; amber monitoring as a daily digest."""
+
+    email: EmailAlertConfig | None = None
+    webhook: WebhookAlertConfig | None = None
+    digest_cron: str = "0 8 * * *"  # the amber digest (orchestration.timezone)
 
 
 class ContractConfig(_Strict):
@@ -282,6 +354,8 @@ class PortfolioConfig(_Strict):
     scaling: ScalingConfig = ScalingConfig()
     promotion: PromotionConfig = PromotionConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    orchestration: OrchestrationConfig = OrchestrationConfig()
+    alerts: AlertsConfig = AlertsConfig()
     mlflow: MlflowConfig = MlflowConfig()
     supervisory: SupervisoryConfig = SupervisoryConfig()
     protected: ProtectedConfig = ProtectedConfig()

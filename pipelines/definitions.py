@@ -1,4 +1,4 @@
-"""The Dagster code location `pipelines`: the nightly credit-model job and its schedule.
+"""The Dagster code location `pipelines`: jobs, schedules, sensors, partitions and checks of one portfolio.
 
 The portfolio config comes from ``CREDITPIPE_CONFIG`` (default: the embedded demo config)
 and the run's work directory from ``CREDITPIPE_WORKDIR`` (default ``.data/work``).
@@ -10,36 +10,32 @@ import os
 
 import dagster as dg
 
-from pipelines.assets import ingest, modeling, outcomes, registry, validation
+from pipelines.assets import ingest, modeling, monitoring, outcomes, registry, validation
 from pipelines.checks import loan_book_contract
+from pipelines.config import load_config
+from pipelines.jobs import build_jobs
 from pipelines.logging import concise_console
+from pipelines.partitions import application_months
 from pipelines.resources import resources_for
+from pipelines.schedules import build_schedules
+from pipelines.sensors import build_sensors
+from pipelines.storage import AssetStore
 
-ASSET_MODULES = [ingest, outcomes, modeling, validation, registry]
-
-nightly_job = dg.define_asset_job(
-    "nightly",
-    selection=dg.AssetSelection.all(),
-    # one process for the whole run: a process per step re-imports the stack (~10 s each) for no gain on 2 cores
-    executor_def=dg.in_process_executor,
-    description="Nightly retraining: ingest → contracts → outcomes → sample → binning → selection → "
-                "candidates → backtest → report → registry → monitoring",
-)
-
-nightly_schedule = dg.ScheduleDefinition(
-    name="nightly_retraining", job=nightly_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
+ASSET_MODULES = [ingest, outcomes, modeling, validation, registry, monitoring]
 
 
 def build_definitions(config_path: str | None = None, workdir: str | None = None, tracking_uri: str = "") -> dg.Definitions:
     """The code location for one portfolio config."""
+    cfg = load_config(config_path or None)
+    jobs = build_jobs(cfg)
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(ASSET_MODULES),
+        assets=[*dg.load_assets_from_modules(ASSET_MODULES),
+                ingest.build_loan_book_month(application_months(cfg.orchestration.first_month))],
         asset_checks=[loan_book_contract],
-        jobs=[nightly_job],
-        schedules=[nightly_schedule],
-        resources=resources_for(config_path, workdir or ".data/work", tracking_uri),
+        jobs=list(jobs.values()),
+        schedules=build_schedules(cfg, jobs),
+        sensors=build_sensors(cfg, jobs),
+        resources={**resources_for(config_path, workdir or ".data/work", tracking_uri), "io_manager": AssetStore()},
         loggers={"concise": concise_console},
     )
 

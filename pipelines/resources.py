@@ -9,8 +9,28 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from features.errors import SourceError
+from features.errors import SourceError, TransientIOError
 from pipelines.config import PortfolioConfig, load_config
+
+
+def retry_transient(error: TransientIOError, max_retries: int, delay_seconds: float):
+    """Inside a Dagster step, ask for another attempt after an exponential backoff; elsewhere (e.g.
+    ``creditpipe validate``) or with retries exhausted, raise the error itself.
+
+    This is the only retry the pipeline makes: a broken contract, config or model is not transient,
+    so no RetryPolicy is attached to the jobs (it would retry every failure alike).
+    """
+    from dagster._core.execution.context.compute import current_execution_context
+
+    context = current_execution_context.get()
+    if context is None or max_retries == 0:
+        raise error
+    attempt = context.op_execution_context.retry_number + 1
+    if attempt > max_retries:
+        raise error
+    wait = dg.RetryPolicy(max_retries=max_retries, delay=delay_seconds, backoff=dg.Backoff.EXPONENTIAL).calculate_delay(attempt)
+    context.op_execution_context.log.warning(f"{error} — retry {attempt} of {max_retries} in {wait:.0f} s")
+    raise dg.RetryRequested(max_retries=max_retries, seconds_to_wait=wait) from error
 
 
 class PortfolioResource(dg.ConfigurableResource):
@@ -36,15 +56,17 @@ class WarehouseResource(dg.ConfigurableResource):
     """A SQL warehouse holding ``applications`` and ``performance`` (DuckDB file or PostgreSQL)."""
 
     url: str
+    max_retries: int = 3
+    retry_delay_seconds: float = 2.0
 
     def read_table(self, table: str, rename: dict[str, str] | None = None) -> pd.DataFrame:
         """Read a whole table; ``rename`` maps source column names to ours."""
         if not _IDENT.match(table):
             raise SourceError(f"table name {table!r} is not a plain SQL identifier")
-        if self.url.startswith("duckdb:///"):
-            frame = self._read_duckdb(table)
-        else:
-            frame = self._read_sql(table)
+        try:
+            frame = self._read_duckdb(table) if self.url.startswith("duckdb:///") else self._read_sql(table)
+        except TransientIOError as exc:
+            retry_transient(exc, self.max_retries, self.retry_delay_seconds)
         return frame.rename(columns=rename or {})
 
     def _read_duckdb(self, table: str) -> pd.DataFrame:
@@ -56,7 +78,11 @@ class WarehouseResource(dg.ConfigurableResource):
                 f"warehouse {path} does not exist; create a demo book with "
                 f"`creditpipe demo-data --warehouse {path}` or point source.url at your DuckDB file"
             )
-        with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as exc:  # e.g. a loader holds the file's write lock: try again later
+            raise TransientIOError(f"warehouse {path} cannot be opened now: {str(exc).splitlines()[0]}") from None
+        with con:
             tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
             if table.split(".")[-1] not in tables:
                 raise SourceError(f"warehouse {path} has no table '{table}' (tables: {sorted(tables)})")
@@ -72,6 +98,9 @@ class WarehouseResource(dg.ConfigurableResource):
                 if not sa.inspect(con).has_table(table.split(".")[-1], schema=table.split(".")[0] if "." in table else None):
                     raise SourceError(f"warehouse {engine.url.render_as_string(hide_password=True)} has no table '{table}'")
                 return pd.read_sql_table(table.split(".")[-1], con, schema=table.split(".")[0] if "." in table else None)
+        except sa.exc.OperationalError as exc:  # refused connection, timeout, server restarting
+            raise TransientIOError(f"warehouse {engine.url.render_as_string(hide_password=True)} is unreachable: "
+                                   f"{str(exc.orig).splitlines()[0] if exc.orig else exc}") from None
         except sa.exc.SQLAlchemyError as exc:
             raise SourceError(f"cannot read table '{table}' from the warehouse: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from None
 
@@ -80,6 +109,8 @@ class MlflowResource(dg.ConfigurableResource):
     """MLflow tracking and model registry; the tracking URI defaults to a SQLite store under ``.data/``."""
 
     tracking_uri: str = ""
+    max_retries: int = 3
+    retry_delay_seconds: float = 2.0
 
     def resolved_uri(self) -> str:
         return self.tracking_uri or default_tracking_uri()
@@ -87,8 +118,28 @@ class MlflowResource(dg.ConfigurableResource):
     def client(self):
         import mlflow
 
-        mlflow.set_tracking_uri(self.resolved_uri())
-        return mlflow.MlflowClient(self.resolved_uri())
+        uri = self.resolved_uri()
+        if uri.startswith(("http://", "https://")):
+            self._probe(uri)
+        mlflow.set_tracking_uri(uri)
+        return mlflow.MlflowClient(uri)
+
+    def _probe(self, uri: str) -> None:
+        """A tracking server that does not answer is transient: the step is retried, not failed."""
+        import requests
+
+        try:
+            requests.get(uri.rstrip("/") + "/health", timeout=10)
+        except requests.RequestException as exc:
+            retry_transient(TransientIOError(f"MLflow tracking server {uri} is unreachable: {type(exc).__name__}"),
+                            self.max_retries, self.retry_delay_seconds)
+
+    def run_url(self, experiment_id: str, run_id: str) -> str | None:
+        """The run's page in the MLflow UI, when the tracking URI is a server."""
+        uri = self.resolved_uri()
+        if not uri.startswith(("http://", "https://")):
+            return None
+        return f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
     def experiment_id(self, name: str) -> str:
         """The experiment's id, created with artifacts next to a local SQLite store."""
@@ -128,9 +179,10 @@ def resources_for(config_path: str | None, workdir: str, tracking_uri: str = "")
     """The resources of the code location for one portfolio config."""
     cfg = load_config(config_path or None)
     warehouse_url = cfg.source.url if cfg.source.kind == "warehouse" else "duckdb:///.data/warehouse.duckdb"
+    retries = {"max_retries": cfg.orchestration.max_retries, "retry_delay_seconds": cfg.orchestration.retry_delay_seconds}
     return {
         "portfolio": PortfolioResource(config_path=config_path or ""),
-        "warehouse": WarehouseResource(url=warehouse_url),
-        "mlflow": MlflowResource(tracking_uri=tracking_uri),
+        "warehouse": WarehouseResource(url=warehouse_url, **retries),
+        "mlflow": MlflowResource(tracking_uri=tracking_uri, **retries),
         "workdir": WorkdirResource(path=workdir),
     }

@@ -1,4 +1,4 @@
-"""Backtest, walk-forward, monitoring and the registered-model wrapper on real data (German credit, UCI)."""
+"""Backtest, walk-forward and the registered-model wrapper on real data (German credit, UCI); monitoring: test_monitoring.py."""
 
 import numpy as np
 import pandas as pd
@@ -8,7 +8,6 @@ from sklearn.metrics import roc_auc_score
 from features.binning import BinningSpec, WoeBinner
 from models.backtest import run_backtest, stability_summary, walk_forward
 from models.candidate import CreditModel
-from models.monitoring import monitor_population, stability_status
 from models.scorecard import WoeLogisticScorecard
 
 
@@ -74,14 +73,3 @@ def test_credit_model_decides_with_calibrated_pd_grade_and_reasons(dated_sample)
     assert (out["score"].to_numpy() == model.score(sample[features].head(50))).all()
     assert out["grade"].between(1, 10).all()
 
-
-def test_monitoring_flags_a_shifted_population(dated_sample):
-    sample, features = dated_sample
-    rng = np.random.default_rng(0)
-    dev_scores = rng.normal(0, 1, 5000)
-    same = monitor_population(dev_scores, rng.normal(0, 1, 5000), sample[["duration2"]], sample[["duration2"]])
-    shifted = monitor_population(dev_scores, rng.normal(1.0, 1, 5000), sample[["duration2"]], sample[["duration2"]] * 3)
-    assert same["status"] == "ok" and same["score_psi"] < 0.1
-    assert shifted["status"] == "alert" and shifted["score_psi"] >= 0.25
-    assert shifted["csi"].set_index("feature").loc["duration2", "status"] == "alert"
-    assert [stability_status(v, 0.1, 0.25) for v in (0.05, 0.1, 0.3)] == ["ok", "warn", "alert"]

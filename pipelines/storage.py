@@ -1,0 +1,190 @@
+"""Where assets keep their values between steps and runs, and the metadata a scheduler reads off them.
+
+Tables are stored as Parquet (Arrow), not pickles: a DataFrame is one file; a dict of
+DataFrames or a dataclass is a directory holding one Parquet file per table and a small
+JSON manifest for the rest. Objects that are not tables (a fitted binner, models), and the
+rare table Arrow cannot type, are pickled. Every materialization gets the metadata the UI shows next to it: rows, bad rate,
+AUC/KS, the report path, the model version and a link to the MLflow run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import pickle
+import shutil
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+MANIFEST = "manifest.json"
+
+
+# --------------------------------------------------------------------------- values <-> files
+
+def write_value(obj: Any, path: Path) -> None:
+    """Write ``obj`` into the directory ``path`` (replaced whole, so no stale table survives)."""
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if isinstance(obj, pd.DataFrame):
+        manifest = {"kind": "frame"}
+        _write_frame(obj, tmp / "table.parquet")
+    elif isinstance(obj, dict) and obj and all(isinstance(v, pd.DataFrame) for v in obj.values()) \
+            and all(isinstance(k, str) for k in obj):
+        manifest = {"kind": "frames", "keys": list(obj)}
+        for i, frame in enumerate(obj.values()):
+            _write_frame(frame, tmp / f"{i}.parquet")
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type) and \
+            any(isinstance(getattr(obj, f.name), pd.DataFrame) for f in dataclasses.fields(obj)):
+        cls = type(obj)
+        tables, rest = [], {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, pd.DataFrame):
+                _write_frame(value, tmp / f"{f.name}.parquet")
+                tables.append(f.name)
+            else:
+                rest[f.name] = value
+        with open(tmp / "fields.pickle", "wb") as out:  # lists, dicts, nested objects: small
+            pickle.dump(rest, out, pickle.HIGHEST_PROTOCOL)
+        manifest = {"kind": "dataclass", "class": f"{cls.__module__}:{cls.__qualname__}", "tables": tables}
+    else:
+        manifest = {"kind": "pickle"}
+        with open(tmp / "value.pickle", "wb") as out:
+            pickle.dump(obj, out, pickle.HIGHEST_PROTOCOL)
+    (tmp / MANIFEST).write_text(json.dumps(manifest))
+    shutil.rmtree(path, ignore_errors=True)
+    if path.is_file():
+        path.unlink()
+    tmp.rename(path)
+
+
+def read_value(path: Path) -> Any:
+    manifest = json.loads((path / MANIFEST).read_text())
+    kind = manifest["kind"]
+    if kind == "frame":
+        return _read_frame(path / "table.parquet")
+    if kind == "frames":
+        return {key: _read_frame(path / f"{i}.parquet") for i, key in enumerate(manifest["keys"])}
+    if kind == "dataclass":
+        module, name = manifest["class"].split(":")
+        cls = getattr(importlib.import_module(module), name)
+        with open(path / "fields.pickle", "rb") as f:
+            values = pickle.load(f)
+        values.update({t: _read_frame(path / f"{t}.parquet") for t in manifest["tables"]})
+        return cls(**values)
+    with open(path / "value.pickle", "rb") as f:
+        return pickle.load(f)
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Parquet; a table Arrow cannot type (mixed objects in a column, e.g. bins as intervals) is pickled beside it."""
+    import pyarrow as pa
+
+    try:
+        frame.to_parquet(path, engine="pyarrow", index=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
+        path.unlink(missing_ok=True)
+        with open(path.with_suffix(".pickle"), "wb") as out:
+            pickle.dump(frame, out, pickle.HIGHEST_PROTOCOL)
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        with open(path.with_suffix(".pickle"), "rb") as f:
+            return pickle.load(f)
+    return pd.read_parquet(path, engine="pyarrow")
+
+
+# --------------------------------------------------------------------------- metadata
+
+def _bad_rate(frame: pd.DataFrame) -> float | None:
+    return float(frame["target"].mean()) if "target" in frame.columns and len(frame) else None
+
+
+def value_metadata(obj: Any) -> dict[str, Any]:
+    """What a scheduler looks for on a materialization, by the type of the value."""
+    from features.sample import ModelingSample
+    from models.backtest import BacktestResult
+    from models.validation_report import ReportResult
+
+    meta: dict[str, Any] = {}
+    if isinstance(obj, pd.DataFrame):
+        meta["rows"] = len(obj)
+        if (rate := _bad_rate(obj)) is not None:
+            meta["bad_rate"] = rate
+    elif isinstance(obj, ModelingSample):
+        meta["rows"] = len(obj.sample)
+        meta["bad_rate"] = _bad_rate(obj.sample)
+        for split, part in obj.sample.groupby("split"):
+            meta[f"{split}_rows"] = len(part)
+            meta[f"{split}_bad_rate"] = _bad_rate(part)
+    elif isinstance(obj, BacktestResult):
+        meta["chosen"] = obj.chosen
+        table = obj.backtest.by_split
+        for _, row in table.iterrows():
+            for name in ("auc", "ks"):
+                meta[f"{row['candidate']}_{row['split']}_{name}"] = float(row[name])
+    elif isinstance(obj, ReportResult):
+        meta["report"] = dg.MetadataValue.path(str(obj.report_path))
+        meta["candidate"] = obj.candidate
+        for split in ("test", "oot"):
+            for name in ("auc", "ks", "bad_rate", "rows"):
+                if name in obj.metrics.get(split, {}):
+                    meta[f"{split}_{name}"] = obj.metrics[split][name]
+    elif isinstance(obj, dict):
+        if isinstance(obj.get("outcomes"), pd.DataFrame):
+            meta["rows"] = len(obj["outcomes"])
+        if "model_version" in obj:
+            meta["model_version"] = str(obj["model_version"])
+        if obj.get("mlflow_run_id"):
+            meta["mlflow_run"] = mlflow_run_link(str(obj["mlflow_run_id"]))
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def mlflow_run_link(run_id: str) -> dg.MetadataValue:
+    """A link to the run's page when the tracking URI is a server, else its ``runs:/`` URI."""
+    from pipelines.resources import default_tracking_uri
+
+    uri = default_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        return dg.MetadataValue.url(f"{uri.rstrip('/')}/#/runs/{run_id}")
+    return dg.MetadataValue.text(f"runs:/{run_id}")
+
+
+# --------------------------------------------------------------------------- the IO manager
+
+class _AssetFiles(dg.UPathIOManager):
+    extension = ""
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path) -> None:
+        write_value(obj, Path(str(path)))
+        if context.has_asset_key:
+            meta = value_metadata(obj)
+            if meta:
+                context.add_output_metadata(meta)
+
+    def load_from_path(self, context: dg.InputContext, path) -> Any:
+        path = Path(str(path))
+        if not (path / MANIFEST).is_file():
+            what = context.upstream_output.asset_key.to_user_string() if context.has_asset_key else str(path)
+            raise FileNotFoundError(f"asset '{what}' has not been materialized yet ({path}); "
+                                    "run the job that produces it first (e.g. nightly_retrain)")
+        return read_value(path)
+
+
+class AssetStore(dg.ConfigurableIOManagerFactory):
+    """Asset values under ``base_dir`` (default: the Dagster instance's storage directory)."""
+
+    base_dir: str = ""
+
+    def create_io_manager(self, context) -> _AssetFiles:
+        from upath import UPath
+
+        base = self.base_dir or (context.instance.storage_directory() if context.instance else ".data/dagster/storage")
+        return _AssetFiles(base_path=UPath(base))
+
