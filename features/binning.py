@@ -21,7 +21,7 @@ import pandas as pd
 
 from features.errors import ConfigError, SampleError
 from features.optimal_binning import solve
-from features.prebinning import CellCounts, PreBinner
+from features.prebinning import CAPACITY, N_QUANTILE_CELLS, CellCounts, PreBinner
 from features.woe import METRICS, WoeMap, woe_map
 
 MONOTONIC_TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "peak", "valley",
@@ -83,7 +83,12 @@ class WoeBinner:
     categorical : list of str
         Features to bin as categories (object/category dtypes are found automatically).
     seed : int
-        Seed of the quantile sketch's sample (only used above 131,072 rows per variable).
+        Seed of the quantile sketch's sample (only used above 131,072 rows per chunk).
+    max_exact_values : int
+        A variable with at most this many distinct values is pre-binned on every value
+        (same bins as optbinning on the rows); above, on ``n_quantiles`` quantile cells.
+    n_quantiles : int
+        Cells of a variable above ``max_exact_values`` (quantiles of the sketch).
 
     Attributes
     ----------
@@ -95,10 +100,14 @@ class WoeBinner:
     maps_ : dict of name → :class:`~features.woe.WoeMap`
     """
 
-    def __init__(self, spec: BinningSpec | None = None, categorical: list[str] = (), seed: int = 0):
+    def __init__(self, spec: BinningSpec | None = None, categorical: list[str] = (), seed: int = 0,
+                 max_exact_values: int = CAPACITY, n_quantiles: int = N_QUANTILE_CELLS):
         self.spec = spec or BinningSpec()
         self.categorical = list(categorical)
         self.seed = seed
+        if max_exact_values < 2 or n_quantiles < 2:
+            raise ConfigError(f"WoeBinner: max_exact_values and n_quantiles must be at least 2, got {max_exact_values}, {n_quantiles}")
+        self.max_exact_values, self.n_quantiles = max_exact_values, n_quantiles
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, y) -> "WoeBinner":
@@ -137,6 +146,7 @@ class WoeBinner:
             self.binnings_[name] = solve(cells[name], name, params, fixed)
             if fixed:
                 self.optimal_[name] = solve(cells[name], name, params)
+                self.optimal_[name].binning_table.build()
             table = self.binnings_[name].binning_table.build().drop(index="Totals", errors="ignore").reset_index(drop=True)
             self._tables[name] = table
             kind = "categorical" if name in self.categorical_ else "numeric"
@@ -166,7 +176,8 @@ class WoeBinner:
 
     def _prebinner(self) -> PreBinner:
         return PreBinner(self.numeric_, self.categorical_, special_codes=self.spec.special_codes,
-                         fixed_splits=self.spec.fixed_splits, seed=self.seed)
+                         fixed_splits=self.spec.fixed_splits, seed=self.seed, capacity=self.max_exact_values,
+                         n_quantiles=self.n_quantiles)
 
     def _params(self, name: str) -> dict:
         trend = self.spec.monotonic_trends.get(name, self.spec.monotonic_trend)

@@ -117,7 +117,9 @@ def _order_categories(cells: CellCounts, cat_cutoff, name: str):
         rare = counts < np.ceil(cat_cutoff * counts.sum())
         if rare.all():
             raise ConfigError(f"binning: variable {name}: every category is rarer than cat_cutoff={cat_cutoff}")
-        others = cats[rare]
+        # optbinning: value_counts() order, i.e. by count (descending), ties in order of first appearance
+        by_count = np.argsort(-counts, kind="stable")
+        others = cats[by_count][rare[by_count]]
         cats, goods, bads, counts = cats[~rare], goods[~rare], bads[~rare], counts[~rare]
     # optbinning: pd.Series(y).groupby(x).mean().sort_values(): labels sorted, then a (non-stable) sort by
     # bad rate; the same call on the same sorted labels gives the same order, ties included

@@ -66,8 +66,10 @@ class QuantileSketch:
             w = n / self.sample_size
         keep = np.concatenate(([True], s[1:] != s[:-1]))
         starts = np.flatnonzero(keep)
-        counts = np.diff(np.append(starts, len(s))) * w
-        self._absorb(s[starts], counts, exact)
+        uniq, counts = s[starts], np.diff(np.append(starts, len(s))) * w
+        if not exact and len(uniq) <= self.capacity // 2:
+            uniq, counts, exact = _exact_counts(values, uniq)  # few distinct values: count them all
+        self._absorb(uniq, counts, exact)
         self.n_ += n
         return self
 
@@ -99,6 +101,17 @@ class QuantileSketch:
         return np.unique(self.values_[np.searchsorted(cum, targets, side="right").clip(0, len(cum) - 1)])
 
 
+def _exact_counts(values: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Every distinct value of ``values`` and its count, given the distinct values of a sample."""
+    idx = np.searchsorted(seen, values).clip(0, len(seen) - 1)
+    hit = seen[idx] == values
+    counts = np.bincount(idx[hit], minlength=len(seen)).astype(float)
+    rest, rest_counts = np.unique(values[~hit], return_counts=True)  # values the sample missed (rare)
+    uniq = np.concatenate((seen, rest))
+    order = np.argsort(uniq, kind="stable")
+    return uniq[order], np.concatenate((counts, rest_counts.astype(float)))[order], True
+
+
 def _compress(values: np.ndarray, weights: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:
     """``capacity`` points at evenly spaced cumulative weight; each takes the weight of its group."""
     cum = np.cumsum(weights)
@@ -112,7 +125,8 @@ class CellCounts:
     """Good/bad counts of one variable: per cell, missing and special.
 
     Numeric: cell ``j`` holds ``[edges[j-1], edges[j])`` (``edges[-1] = -inf``), so cell 0
-    is below the first cut point. Categorical: cell ``j`` is ``categories[j]``.
+    is below the first cut point. Categorical: cell ``j`` is ``categories[j]``, in order of
+    first appearance in the data.
     """
 
     kind: str  # "numeric" or "categorical"
@@ -174,7 +188,7 @@ def count_categorical(values: pd.Series, y: np.ndarray, special_codes=()) -> Cel
     text = values.astype(str).to_numpy(dtype=object)
     spec = special_mask(text, [str(c) for c in special_codes]) & ~miss if special_codes else np.zeros(len(text), bool)
     clean = ~(miss | spec)
-    codes, cats = pd.factorize(text[clean], sort=True)
+    codes, cats = pd.factorize(text[clean])  # order of first appearance (optbinning lists rare categories so)
     counts = np.bincount(codes * 2 + y[clean], minlength=2 * len(cats)).reshape(-1, 2)
     return CellCounts("categorical", categories=list(cats), goods=counts[:, 0].astype(np.int64),
                       bads=counts[:, 1].astype(np.int64), missing=_pair(y[miss]), special=_pair(y[spec]))
