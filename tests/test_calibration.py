@@ -146,3 +146,45 @@ def test_master_scale_refuses_degenerate_input():
         MasterScale().grade([0.1])
     two = MasterScale(2).fit(np.linspace(0.01, 0.5, 101))
     assert two.grade([0.0, 0.01, 0.5, 1.0]).tolist() == [1, 1, 2, 2]
+
+
+# --------------------------------------------------------------------------- anchoring, floor, none
+
+
+def test_anchoring_sets_the_mean_pd_to_the_long_run_rate_and_keeps_the_ranking(raw):
+    pd_dev, yd, pd_test, yt = raw
+    plain = Calibrator("platt").fit(pd_dev, yd)
+    anchored = Calibrator("platt", long_run_rate=0.30).fit(pd_dev, yd)
+    assert anchored.transform(pd_dev).mean() == pytest.approx(0.30, abs=1e-9)
+    # one shift in log-odds: the difference of the logits is the same constant for every applicant
+    lp, la = (np.log(p / (1 - p)) for p in (plain.transform(pd_test), anchored.transform(pd_test)))
+    np.testing.assert_allclose(la - lp, anchored.shift_, atol=1e-9)
+    assert anchored.shift_ > 0  # the development bad rate (~22%) is below the long-run 30%
+    assert auc(yt, anchored.transform(pd_test)) == pytest.approx(auc(yt, pd_test), abs=1e-12)
+
+
+def test_pd_floor_and_method_none(raw):
+    pd_dev, yd, pd_test, _ = raw
+    floored = Calibrator("platt", pd_floor=0.05).fit(pd_dev, yd).transform(pd_test)
+    plain = Calibrator("platt").fit(pd_dev, yd).transform(pd_test)
+    assert floored.min() == 0.05 and plain.min() < 0.05
+    np.testing.assert_array_equal(floored, np.maximum(plain, 0.05))
+    none = Calibrator("none", pd_floor=0.0003).fit(pd_dev, yd)
+    np.testing.assert_array_equal(none.transform(pd_test), np.maximum(pd_test, 0.0003))
+    with pytest.raises(ModelError, match="long_run_rate"):
+        Calibrator("platt", long_run_rate=1.5)
+    with pytest.raises(ModelError, match="pd_floor"):
+        Calibrator("platt", pd_floor=-0.1)
+
+
+def test_calibration_fitted_on_held_out_rows_holds_on_test(raw):
+    """Calibrated on the held-out half of the test split, the PD passes Hosmer-Lemeshow on the other half;
+    calibrated on the rows the model was fitted on, it does not (in-sample PDs are overconfident)."""
+    from models.metrics import hosmer_lemeshow
+
+    pd_dev, yd, pd_test, yt = raw
+    half = np.arange(len(yt)) % 2 == 0
+    held_out = Calibrator("platt").fit(pd_test[half], yt[half]).transform(pd_test[~half])
+    in_sample = Calibrator("platt").fit(pd_dev, yd).transform(pd_test[~half])
+    assert hosmer_lemeshow(yt[~half], held_out).p_value > 0.01
+    assert hosmer_lemeshow(yt[~half], in_sample).p_value < hosmer_lemeshow(yt[~half], held_out).p_value

@@ -7,36 +7,26 @@ import pandas as pd
 
 from features.binning import WoeBinner
 from features.sample import ModelingSample
-from models.backtest import Backtest, BacktestResult, run_backtest, walk_forward
+from models.backtest import BacktestResult, run_backtest, walk_forward
 from models.validation_report import ReportInputs, ReportResult, write_validation_report
-from pipelines.config import PortfolioConfig, TableSource
-from pipelines.estimators import refit_function
-from pipelines.mlflow_logging import current_champion
+from pipelines.config import TableSource
+from pipelines.estimators import build_protocol, refit_function
+from pipelines.report_pack import validator_pack_inputs
+from models.promotion import ChampionComparison
 from pipelines.resources import MlflowResource, PortfolioResource, WorkdirResource
-
-
-def choose_candidate(cfg: PortfolioConfig, backtest: Backtest) -> str:
-    """The candidate to register: the best test AUC (ties: the scorecard), or the scorecard if configured."""
-    if cfg.models.choose_by == "scorecard":
-        return "scorecard"
-    test = backtest.by_split[backtest.by_split["split"] == "test"].copy()
-    test["is_scorecard"] = test["candidate"] == "scorecard"
-    return str(test.sort_values(["auc", "is_scorecard"], ascending=[False, False]).iloc[0]["candidate"])
 
 
 @dg.asset(group_name="validation")
 def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: ModelingSample,
-             feature_selection: pd.DataFrame, candidates: dict) -> BacktestResult:
-    """Every candidate on dev / test / oot and on each out-of-time month; walk-forward refits of the chosen one."""
+             candidates: dict) -> BacktestResult:
+    """The candidate chosen on validation; every candidate on each split and out-of-time month; walk-forward."""
     cfg = portfolio.load()
     sample, features = modeling_sample.sample, modeling_sample.features
+    chosen = build_protocol(cfg).choose(candidates, sample, features)
     result = run_backtest(candidates, sample, features)
-    chosen = choose_candidate(cfg, result)
-    context.log.info(f"chosen candidate: {chosen}\n" + result.by_split.to_string(index=False))
-    selected = feature_selection.loc[feature_selection["selected"], "variable"].tolist()
+    context.log.info(f"chosen candidate (validation AUC): {chosen}\n" + result.by_split.to_string(index=False))
     labelled = sample[sample["split"] != "test"]  # walk forward over time on everything but the test holdout
-    walk = walk_forward(refit_function(cfg, chosen, selected, cfg.binning.categorical), labelled, features,
-                        origins=cfg.models.walk_forward_origins)
+    walk = walk_forward(refit_function(cfg, chosen, features), labelled, features, origins=cfg.models.walk_forward_origins)
     if len(walk):
         context.log.info("walk-forward:\n" + walk.to_string(index=False))
     return BacktestResult(backtest=result, chosen=chosen, walk_forward=walk)
@@ -45,7 +35,8 @@ def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, mo
 @dg.asset(group_name="validation")
 def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioResource, workdir: WorkdirResource,
                       mlflow: MlflowResource, loan_outcomes: dict, modeling_sample: ModelingSample, binning: WoeBinner,
-                      feature_selection: pd.DataFrame, candidates: dict, backtest: BacktestResult) -> ReportResult:
+                      feature_selection: pd.DataFrame, candidates: dict, backtest: BacktestResult,
+                      champion_comparison: ChampionComparison) -> ReportResult:
     """Self-contained HTML report and metrics.json in the run's work directory."""
     cfg = portfolio.load()
     run_dir = workdir.run_dir(context.run.run_id)
@@ -55,17 +46,18 @@ def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioRes
         "'out of time' is a second random stratified holdout, and stability over time is not tested."]
     contract_summary = run_dir / "contracts" / "docs" / "summary.json"
     types_path = run_dir / "inferred_types.csv"
-    champion = current_champion(mlflow, cfg.model_name)
     inputs = ReportInputs(
         portfolio=cfg.portfolio, run_label=f"Dagster run {context.run.run_id}", bad_definition=cfg.bad_definition.model_dump(),
         sample=modeling_sample.sample, sample_summary=modeling_sample.summary, features=modeling_sample.features,
         outcome_tables=loan_outcomes, binner=binning, selection=feature_selection, candidates=candidates,
         backtest=backtest.backtest, chosen=backtest.chosen, walk_forward=backtest.walk_forward,
-        registry_champion={"version": champion.version, "oot_auc": champion.oot_auc} if champion else None,
-        min_improvement=cfg.promotion.min_improvement,
+        champion_comparison=champion_comparison, promotion_policy=cfg.promotion.policy(),
         contract_summary=json.loads(contract_summary.read_text()) if contract_summary.is_file() else None,
         inferred_types=pd.read_csv(types_path) if types_path.is_file() else None,
         notes=notes, has_dates=has_dates, psi_warn=cfg.monitoring.psi_warn, psi_alert=cfg.monitoring.psi_alert,
+        calibration_alpha=cfg.models.calibration.test_alpha, max_auc_gap=cfg.models.max_auc_gap,
+        pack=validator_pack_inputs(cfg, mlflow, context.run.run_id, backtest.chosen, modeling_sample.sample,
+                                   champion_comparison.fingerprint),
     )
     out = run_dir / "report"
     report_path, metrics_path, results = write_validation_report(inputs, out)
@@ -77,4 +69,5 @@ def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioRes
     context.add_output_metadata({"report": dg.MetadataValue.path(str(report_path)),
                                  "oot_auc": results["metrics"]["oot"]["auc"], "warnings": len(results["warnings"])})
     return ReportResult(report_path=str(report_path), metrics_path=str(metrics_path), report_dir=str(out),
-                        contracts_dir=str(run_dir / "contracts"), candidate=backtest.chosen, metrics=results["metrics"])
+                        contracts_dir=str(run_dir / "contracts"), candidate=backtest.chosen, metrics=results["metrics"],
+                        promotion=results.get("promotion"))
