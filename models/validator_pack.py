@@ -88,8 +88,9 @@ def supervisory_pack(inp, res: dict, pack: PackInputs) -> sv.SupervisoryResult:
     n_grades = len(chosen.master_scale_.table())
     test, oot = preds[preds["split"] == "test"], preds[preds["split"] == "oot"]
     grade = lambda part: chosen.master_scale_.grade(part[_pd_col(inp.chosen)].to_numpy())  # noqa: E731
-    reference = sv.initial_reference(test["target"], test[_pd_col(inp.chosen)], grade(test), n_grades,
-                                     "this run's test split")
+    run = f" of Dagster run {pack.identity.run_id}" if pack.identity else ""
+    reference = sv.initial_reference(test["target"], test[_pd_col(inp.chosen)], grade(test), n_grades, f"test split{run}")
+    res["initial_reference"] = reference  # stored with the model version (tag initial_validation) at registration
     migrations, source = None, ""
     if pack.customer_column in inp.sample.columns and "application_month" in inp.sample.columns:
         frame = inp.sample.loc[preds.index, [pack.customer_column, "application_month"]].assign(grade=grade(preds))
@@ -123,20 +124,17 @@ def fairness_pack(inp, pack: PackInputs) -> FairnessResult | None:
     held = preds[preds["split"].isin(["test", "oot"])]
     attrs = [a for a in pack.fairness.attributes if a in inp.sample.columns]
     frame = pd.concat([held[["target"]], held[_pd_col(inp.chosen)].rename("pd"), inp.sample.loc[held.index, attrs]], axis=1)
-    used = sorted({a for m in inp.candidates.values() for a in model_features(m, inp.features)} & set(pack.fairness.attributes))
+    read = sorted({a for m in inp.candidates.values() for a in model_features(m)})
+    used = sorted(set(read) & set(pack.fairness.attributes))
     if used and pack.protected_as_feature == "error":
         raise ModelError(f"protected attributes {used} are model features and protected.used_as_feature is 'error': "
                          "exclude them from the features (source.exclude) or set it to 'warn'")
-    return assess_fairness(frame.reset_index(drop=True), pack.fairness,
-                           sorted({a for m in inp.candidates.values() for a in model_features(m, inp.features)}),
-                           approval_rate=pack.approval_rate)
+    return assess_fairness(frame.reset_index(drop=True), pack.fairness, read, approval_rate=pack.approval_rate)
 
 
-def model_features(model, features: list[str]) -> list[str]:
-    """The features a fitted candidate uses: the scorecard's selected variables, else all candidate features."""
-    if isinstance(model.estimator, WoeLogisticScorecard):
-        return list(model.estimator.variables)
-    return list(features)
+def model_features(model) -> list[str]:
+    """The features a fitted candidate reads."""
+    return list(model.estimator.features_)
 
 
 def scorecard_statistics(inp) -> dict[str, pd.DataFrame]:
@@ -179,7 +177,9 @@ def pack_limitations(inp, res: dict, fairness: FairnessResult | None, supervisor
                                         f"(AUC 95% interval {oot['auc_lower']:.3f}–{oot['auc_upper']:.3f})."))
     if fairness is not None:
         if fairness.used_as_feature:
-            out.append(limitation("high", f"Protected attribute(s) used as model features: {fairness.used_as_feature}. "
+            used_by = "; ".join(f"{a} (by {', '.join(n for n, m in inp.candidates.items() if a in model_features(m))})"
+                                for a in fairness.used_as_feature)
+            out.append(limitation("high", f"Protected attribute(s) used as model features: {used_by}. "
                                           "Check the legal basis or exclude them (source.exclude)."))
         if fairness.missing:
             out.append(limitation("low", f"Protected attribute(s) not in the data, fairness not measured: {fairness.missing}."))
@@ -197,7 +197,9 @@ def compute_pack(inp, res: dict, pack: PackInputs) -> dict:
     supervisory = supervisory_pack(inp, res, pack)
     fairness = fairness_pack(inp, pack)
     # the report's own warnings carry no severity: they are "medium" unless the pack says otherwise
-    limits = pack_limitations(inp, res, fairness, supervisory) + [limitation("medium", w) for w in res["warnings"]]
+    # the pack's small-sample note (months, severity) replaces the report's own
+    own = [w for w in res["warnings"] if not w.startswith("Small out-of-time sample")]
+    limits = pack_limitations(inp, res, fairness, supervisory) + [limitation("medium", w) for w in own]
     limits.sort(key=lambda r: SEVERITIES.index(r["severity"]))
     return {"identity": pack.identity.__dict__ if pack.identity else None, "supervisory": supervisory,
             "supervisory_light": sv.overall_light(supervisory.summary), "fairness": fairness,
@@ -266,20 +268,40 @@ def limitations_section(res: dict) -> Section:
 
 
 def pack_sections(sections: list[Section], res: dict, pack: PackInputs) -> list[Section]:
-    """The report's sections with the pack's: the supervisory summary opens the summary,
+    """The report's sections with the pack's: the supervisory summary opens the report,
     coefficient statistics join the models, fairness / supervisory / monitoring come before
     the limitations, which become a table with severities."""
     by_anchor = {s.anchor: s for s in sections}
-    if "summary" in by_anchor:
-        by_anchor["summary"].tables.insert(0, supervisory_summary_table(res))
+    at_a_glance = Section("Supervisory tests at a glance", "lights", tables=[supervisory_summary_table(res)])
     if "models" in by_anchor:
         for name, table in res["scorecard_statistics"].items():
             by_anchor["models"].tables.append(Table(
                 f"Coefficient statistics: {name} (Wald tests from the information matrix on development; VIF of the WOE)", table))
     extra = [s for s in (supervisory_section(res), fairness_section(res, pack.fairness),
                          monitoring_section(res, pack.monitoring_note)) if s is not None]
+    if "versus" in by_anchor:  # its table was the summary's again; the promotion section compares on the same rows
+        versus = by_anchor["versus"]
+        versus.tables = []
+        versus.paragraphs.append("This run's candidates side by side: the first table of the Summary. The current "
+                                 "champion against this run's model on the same rows: the Promotion section"
+                                 + ("." if "promotion" in by_anchor else " (no champion to compare with)."))
     out = [s for s in sections if s.anchor != "warnings"]
-    return out + extra + [limitations_section(res)]
+    return [at_a_glance] + out + extra + [limitations_section(res)]
+
+
+def contract_tables(results: pd.DataFrame, versions: dict) -> list[Table]:
+    """Data-contract results: pass/fail counts per table and severity first, the failures, then the passing
+    checks folded away (most are "column exists")."""
+    ok = results["success"].astype(bool)
+    counts = (results.assign(passed=ok, failed=~ok).groupby(["table", "severity"], sort=True)[["passed", "failed"]].sum()
+              .reset_index().assign(checks=lambda f: f["passed"] + f["failed"]))
+    note = "Contract versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())
+    out = [Table(f"Data contracts: {int(ok.sum()):,} checks passed, {int((~ok).sum()):,} failed", counts[[
+        "table", "severity", "checks", "passed", "failed"]], note=note)]
+    if (~ok).any():
+        out.append(Table("Data-contract checks that failed (errors first)", results[~ok]))
+    out.append(Table("Data-contract checks that passed", results[ok], folded=True, max_rows=1000))
+    return out
 
 
 def verdict(res: dict, decision_text: str | None) -> tuple[str, str]:

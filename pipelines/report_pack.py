@@ -76,8 +76,10 @@ def champion_record(res: MlflowResource, model_name: str) -> tuple[dict | None, 
     except MlflowException:
         return None, None
     reference = json.loads(mv.tags[REFERENCE_TAG]) if REFERENCE_TAG in mv.tags else None
-    if reference is not None:
+    if isinstance(reference, dict):
         reference["version"] = str(mv.version)
+    else:
+        reference = None
     monitoring = None
     run_id = mv.tags.get("monitoring_run_id")
     if run_id:
