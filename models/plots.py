@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
 
@@ -111,7 +112,15 @@ def calibration_plot(table: pd.DataFrame, title: str) -> bytes:
     """Predicted (mean PD) vs observed default rate per grade, log scale."""
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     ax.plot(table["grade"], table["mean_pd"], marker="o", label="predicted (mean PD)")
-    ax.plot(table["grade"], table["observed_dr"], marker="s", ls="--", label="observed default rate")
+    # observed rate with its Jeffreys 95% interval; a grade without defaults has no point on a log
+    # axis, so it shows the interval's upper bound (a line to zero would read as a failure)
+    g, n, d, obs = (table[c].to_numpy(dtype=float) for c in ("grade", "n", "defaults", "observed_dr"))
+    lo, hi = stats.beta.ppf(0.025, d + 0.5, n - d + 0.5), stats.beta.ppf(0.975, d + 0.5, n - d + 0.5)
+    some = d > 0
+    ax.errorbar(g[some], obs[some], yerr=[obs[some] - lo[some], hi[some] - obs[some]], fmt="s", capsize=3,
+                label="observed default rate (Jeffreys 95%)")
+    if (~some).any():
+        ax.scatter(g[~some], hi[~some], marker="v", color="grey", label="no default: 95% upper bound")
     ax.set_yscale("log")
     ax.set(xlabel="grade (1 = safest)", ylabel="default rate", title=title)
     ax.legend(fontsize=8)
