@@ -111,11 +111,9 @@ def explain_failure(result) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import dagster as dg
-
     from pipelines.config import load_config
     from pipelines.definitions import build_definitions
-    from pipelines.launch import execute_job, instance_home
+    from pipelines.launch import code_location_instance, execute_job
     from pipelines.resources import default_tracking_uri
 
     cfg = load_config(args.config)  # a bad config fails here, before Dagster starts
@@ -126,9 +124,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(args.config, str(workdir), tracking_uri)
-    instance_home()  # DAGSTER_HOME (default .data/dagster) with the project's dagster.yaml: no first-run banner
     start = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:  # a run of the code location 'pipelines', on the UI's timeline
+    # DAGSTER_HOME (default .data/dagster) with the project's dagster.yaml if it has none: no first-run banner;
+    # the run is one of the code location 'pipelines', on the UI's timeline like a run launched there
+    with code_location_instance() as instance:
         result = execute_job(defs, "nightly_retrain", instance,
                              run_config={"loggers": {"concise": {"config": {"log_level": args.log_level}}}})
         if not result.success:

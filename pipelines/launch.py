@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -38,8 +39,23 @@ def instance_home() -> Path:
             shutil.copyfile(shipped, target)
         else:
             target.write_text(FALLBACK_INSTANCE_CONFIG)
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+@contextmanager
+def code_location_instance():
+    """The Dagster instance at :func:`instance_home`; ``DAGSTER_HOME`` points there while it is open, then is put back."""
+    home = instance_home()
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)  # the shipped dagster.yaml resolves its storage from it
+    try:
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
 
 
 def code_location_origins(job_name: str, working_directory: str):
