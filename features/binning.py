@@ -40,8 +40,8 @@ class BinningSpec:
     the optimiser's own splits are kept alongside for comparison.
     """
 
-    max_n_bins: int = 8
-    min_bin_size: float = 0.05
+    max_n_bins: int | None = 8  # None: no limit (optbinning's default)
+    min_bin_size: float | None = 0.05  # None: min_prebin_size (optbinning's default)
     monotonic_trend: str | None = "auto_asc_desc"
     monotonic_trends: dict[str, str | None] = field(default_factory=dict)
     special_codes: dict[str, list[float]] = field(default_factory=dict)
@@ -51,9 +51,9 @@ class BinningSpec:
     min_prebin_size: float = 0.05
 
     def __post_init__(self):
-        if not isinstance(self.max_n_bins, int) or self.max_n_bins < 2:
+        if self.max_n_bins is not None and (not isinstance(self.max_n_bins, int) or self.max_n_bins < 2):
             raise ConfigError(f"binning.max_n_bins must be an integer of at least 2, got {self.max_n_bins!r}")
-        if not 0 < self.min_bin_size <= 0.5:
+        if self.min_bin_size is not None and not 0 < self.min_bin_size <= 0.5:
             raise ConfigError(f"binning.min_bin_size must be in (0, 0.5], got {self.min_bin_size!r}")
         if self.cat_cutoff is not None and not 0 < self.cat_cutoff <= 1:
             raise ConfigError(f"binning.cat_cutoff must be in (0, 1] or None, got {self.cat_cutoff!r}")

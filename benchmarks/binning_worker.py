@@ -1,0 +1,139 @@
+"""One binning tool on one dataset, in its own process: the worker behind benchmarks/binning.py.
+
+    PYTHON benchmarks/binning_worker.py --tool TOOL --data DIR --out OUT.json
+
+Runs in the project venv (tools ``creditpipe``, ``optbinning``) or in the peer venv
+``.benchvenv`` (``toad``, ``scorecardpy``; pandas 2 / numpy 1), so it imports nothing from
+the project at module level. DIR holds ``X_train.npy``, ``y_train.npy``, ``X_test.npy``,
+``y_test.npy`` and ``columns.json``. Measured: fit seconds (on train), transform seconds
+(train), peak RSS of the process after fit + transform, IV per variable, and the test AUC
+of ``LogisticRegression(max_iter=1000)`` fitted on the tool's train WOE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def iv_from_woe(woe: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
+    """IV per variable with the rows grouped by their WOE value (for tools without an IV of their own)."""
+    out = {}
+    bads, goods = y.sum(), len(y) - y.sum()
+    for col in woe.columns:
+        t = pd.DataFrame({"w": woe[col].to_numpy(), "y": y}).groupby("w")["y"].agg(["sum", "count"])
+        b, g = t["sum"].to_numpy() / bads, (t["count"] - t["sum"]).to_numpy() / goods
+        ok = (b > 0) & (g > 0)
+        out[col] = float(np.sum((g[ok] - b[ok]) * np.log(g[ok] / b[ok])))
+    return out
+
+
+def run_creditpipe(X, y, X_test):
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from features.binning import BinningSpec, WoeBinner
+
+    # BinningProcess's default constraints, so bins, IV and AUC compare like for like with optbinning
+    spec = BinningSpec(max_n_bins=None, min_bin_size=None, monotonic_trend="auto")
+    t0 = time.perf_counter()
+    binner = WoeBinner(spec).fit(X, y)
+    t1 = time.perf_counter()
+    woe = binner.transform(X)
+    t2 = time.perf_counter()
+    iv = binner.summary().set_index("name")["iv"].astype(float).to_dict()
+    return t1 - t0, t2 - t1, woe, lambda: binner.transform(X_test), iv, "WoeBinner(max_n_bins=None, min_bin_size=None, monotonic_trend='auto'), i.e. BinningProcess's constraints, on pre-binned cells"
+
+
+def run_optbinning(X, y, X_test):
+    from optbinning import BinningProcess
+
+    t0 = time.perf_counter()
+    process = BinningProcess(variable_names=list(X.columns)).fit(X, y)
+    t1 = time.perf_counter()
+    woe = process.transform(X, metric="woe")
+    t2 = time.perf_counter()
+    iv = process.summary().set_index("name")["iv"].astype(float).to_dict()
+    import optbinning
+    return t1 - t0, t2 - t1, woe, lambda: process.transform(X_test, metric="woe"), iv, \
+        f"optbinning {optbinning.__version__} BinningProcess(variable_names) defaults"
+
+
+def run_toad(X, y, X_test):
+    import toad
+
+    t0 = time.perf_counter()
+    combiner = toad.transform.Combiner()
+    combiner.fit(X, y, method="chi")
+    binned = combiner.transform(X)
+    transer = toad.transform.WOETransformer()
+    transer.fit(binned, y)
+    t1 = time.perf_counter()
+    woe = transer.transform(combiner.transform(X))
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, woe, lambda: transer.transform(combiner.transform(X_test)), None, \
+        f"toad {toad.__version__} Combiner(method='chi') + WOETransformer, defaults"
+
+
+def run_scorecardpy(X, y, X_test):
+    import scorecardpy as sc
+    from importlib.metadata import version
+
+    dt = X.assign(target=y)
+    t0 = time.perf_counter()
+    bins = sc.woebin(dt, y="target", print_step=0)
+    t1 = time.perf_counter()
+    woe = sc.woebin_ply(X, bins, print_step=0)
+    t2 = time.perf_counter()
+    woe = woe[[f"{c}_woe" for c in X.columns]]
+    woe.columns = list(X.columns)
+    iv = {c: float(bins[c]["total_iv"].iloc[0]) for c in X.columns}
+
+    def test():
+        w = sc.woebin_ply(X_test, bins, print_step=0)[[f"{c}_woe" for c in X.columns]]
+        w.columns = list(X.columns)
+        return w
+    return t1 - t0, t2 - t1, woe, test, iv, f"scorecardpy {version('scorecardpy')} woebin + woebin_ply, defaults"
+
+
+TOOLS = {"creditpipe": run_creditpipe, "optbinning": run_optbinning, "toad": run_toad, "scorecardpy": run_scorecardpy}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tool", required=True, choices=list(TOOLS))
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    data = Path(args.data)
+    columns = json.loads((data / "columns.json").read_text())
+    X = pd.DataFrame(np.load(data / "X_train.npy"), columns=columns)
+    y = np.load(data / "y_train.npy").astype(int)
+    X_test = pd.DataFrame(np.load(data / "X_test.npy"), columns=columns)
+    y_test = np.load(data / "y_test.npy").astype(int)
+    rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_s, transform_s, woe, test_woe, iv, settings = TOOLS[args.tool](X, y, X_test)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB (Linux reports KB)
+        if iv is None:
+            iv = iv_from_woe(woe, y)
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import roc_auc_score
+
+        woe = woe[columns].astype(float).fillna(0.0)
+        lr = LogisticRegression(max_iter=1000).fit(woe.to_numpy(), y)
+        auc = roc_auc_score(y_test, lr.predict_proba(test_woe()[columns].astype(float).fillna(0.0).to_numpy())[:, 1])
+    Path(args.out).write_text(json.dumps({"ok": True, "fit_s": fit_s, "transform_s": transform_s, "peak_mb": peak,
+                                          "loaded_mb": rss_loaded, "iv": iv, "auc": float(auc), "settings": settings}))
+
+
+if __name__ == "__main__":
+    main()
