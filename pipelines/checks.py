@@ -26,6 +26,14 @@ def _overrides(cfg: PortfolioConfig, table: str) -> dict:
     return extra
 
 
+def name_source_columns(report: ContractReport, columns: dict[str, dict[str, str]]) -> None:
+    """Results name a mapped role column by both names, e.g. ``decision (DECISION)``: the lender knows theirs."""
+    for r in report.results:
+        theirs = columns.get(r.table, {})
+        if r.column and theirs:
+            r.column = ", ".join(f"{c} ({theirs[c]})" if theirs.get(c, c) != c else c for c in r.column.split(", "))
+
+
 def validate_portfolio(cfg: PortfolioConfig, applications: pd.DataFrame, performance: pd.DataFrame,
                        workdir: WorkdirResource, run_id: str, accept: bool = True) -> ContractReport:
     """Run the portfolio's contracts; Data Docs, summary and quarantine go to the run's directory.
@@ -46,6 +54,8 @@ def validate_portfolio(cfg: PortfolioConfig, applications: pd.DataFrame, perform
     else:
         report = validate_loan_book(applications, performance, as_of=None, contracts=portfolio_contracts(cfg),
                                     overrides={t: _overrides(cfg, t) for t in ("applications", "performance")}, **common)
+    if not isinstance(src, TableSource):
+        name_source_columns(report, src.columns)
     if accept and report.success and cfg.contract.baseline:
         baseline_path.parent.mkdir(parents=True, exist_ok=True)
         baseline_path.write_text(json.dumps(report.baseline(), indent=1))
