@@ -11,8 +11,8 @@
 Ties are broken by feature name (alphabetical). Rows with fewer than ``top_n`` reasons
 get ``None`` in the remaining columns. ``labels`` maps feature names to plain words (the
 portfolio config's wording); a feature without a label is reported by its name. The
-ranking is one ``numpy`` stable argsort over the whole matrix, so a million rows take
-seconds.
+ranking is ``top_n`` vectorised argmax passes over the matrix (ties to the alphabetically
+first feature, as a stable sort would), so a million rows take a fraction of a second.
 """
 
 from __future__ import annotations
@@ -49,12 +49,18 @@ def rank_reasons(values: Any, names: Sequence[str], top_n: int = 4, labels: dict
     sorted_labels = np.array([labels.get(names[i], names[i]) for i in order] + [None], dtype=object)
     n_feat = len(names)
     k = min(top_n, n_feat)
-    # one working copy: negated (ascending sort = strongest first), NaN → +inf (never a reason, sorts last)
-    key = v[:, order] if np.any(order != np.arange(n_feat)) else v.copy()
-    np.negative(key, out=key)
-    key[np.isnan(key)] = np.inf
-    ranked = np.argsort(key, axis=1, kind="stable")[:, :k]
-    top = -np.take_along_axis(key, ranked, axis=1)
+    # one working copy, columns alphabetical, NaN -> -inf (never a reason). k passes of argmax, which returns
+    # the first of equal maxima, i.e. the alphabetically first feature: the order a stable sort of the whole
+    # row gives, without sorting every column of every row (a full argsort was most of the ranking's time)
+    work = v[:, order] if np.any(order != np.arange(n_feat)) else v.copy()
+    work[np.isnan(work)] = -np.inf
+    rows = np.arange(len(work))
+    ranked = np.empty((len(work), k), dtype=np.intp)
+    top = np.empty((len(work), k))
+    for j in range(k):
+        ranked[:, j] = np.argmax(work, axis=1)
+        top[:, j] = work[rows, ranked[:, j]]
+        work[rows, ranked[:, j]] = -np.inf
     is_reason = top > 0
     codes = np.where(is_reason, ranked, n_feat)
     out = {}

@@ -81,3 +81,25 @@ def test_wrong_type_is_a_clear_error(scored):
                            "--output", str(tmp / "never.parquet"), "--quiet"], env, cwd=tmp)
     assert proc.returncode != 0 and "monthly_income" in proc.stderr and "numeric" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_fast_reason_ranking_equals_a_row_by_row_reference():
+    """rank_reasons (argmax passes) against a plain per-row sort by (-value, name): ties, NaN, zeros, few features."""
+    from models.reason_codes import rank_reasons
+
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        n_feat = int(rng.integers(1, 9))
+        names = [f"v{j}" for j in rng.permutation(12)[:n_feat]]
+        values = rng.choice([-1.0, 0.0, -0.0, 0.25, 0.25, 1.0, np.nan, 2.0], size=(300, n_feat))
+        if trial % 4 == 0:
+            values = rng.normal(size=(300, n_feat))
+        top_n = int(rng.integers(1, 6))
+        got = rank_reasons(values, names, top_n, {names[0]: "first feature"}, with_values=True)
+        for i, row in enumerate(values):
+            ranked = sorted((-x, name) for x, name in zip(row, names) if not np.isnan(x) and x > 0)[:top_n]
+            want = [("first feature" if name == names[0] else name) for _, name in ranked]
+            want += [None] * (top_n - len(want))
+            assert got.iloc[i][[f"reason_{j + 1}" for j in range(top_n)]].tolist() == want
+            vals = [-x for x, _ in ranked] + [np.nan] * (top_n - len(ranked))
+            np.testing.assert_array_equal(got.iloc[i][[f"value_{j + 1}" for j in range(top_n)]].to_numpy(dtype=float), vals)
