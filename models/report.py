@@ -99,9 +99,14 @@ def format_column(col: pd.Series) -> list[str]:
     return [_fmt(x) for x in col.tolist()]
 
 
+WRAPPED = ("detail", "limitation", "reason", "reasons")  # prose columns wrap instead of widening the table
+
+
 def _css_class(name: Any, col: pd.Series) -> str:
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         return ""
+    if str(name) in WRAPPED:
+        return "text wrap"
     return "text" if str(name) != "light" else ""
 
 

@@ -361,7 +361,9 @@ def run_supervisory_tests(y_true: Any, pd_: Any, grade: Any, n_grades: int, refe
         rows.append(_row(TEST_MWB, migration_source or "–", "MWB", np.nan, None, NOT_RUN,
                          "no obligor was rated twice in this run"))
     note = (f"Initial validation: {reference['sample']} ({reference.get('rows', '–')} loans).")
-    return SupervisoryResult(pd.DataFrame(rows), jeff, discrimination, concentration_table, migration, note)
+    summary = pd.DataFrame(rows)
+    summary["value"] = pd.Series([r["value"] for r in rows], dtype=object)  # counts stay integers beside statistics
+    return SupervisoryResult(summary, jeff, discrimination, concentration_table, migration, note)
 
 
 def overall_light(summary: pd.DataFrame) -> str:
