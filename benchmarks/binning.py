@@ -67,7 +67,7 @@ def generate(rows: int, columns: int, seed: int) -> tuple[np.ndarray, np.ndarray
 def write_dataset(path: Path, X_train, y_train, X_test, y_test, columns) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     for name, arr in (("X_train", X_train), ("y_train", y_train), ("X_test", X_test), ("y_test", y_test)):
-        np.save(path / f"{name}.npy", np.ascontiguousarray(arr))
+        np.save(path / f"{name}.npy", np.asfortranarray(arr) if arr.ndim == 2 else arr)
     (path / "columns.json").write_text(json.dumps(list(columns)))
     return path
 

@@ -36,6 +36,14 @@ def iv_from_woe(woe: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
     return out
 
 
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (VmHWM; ru_maxrss would carry the parent's peak across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run_creditpipe(X, y, X_test):
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root))
@@ -114,15 +122,16 @@ def main() -> None:
     args = ap.parse_args()
     data = Path(args.data)
     columns = json.loads((data / "columns.json").read_text())
-    X = pd.DataFrame(np.load(data / "X_train.npy"), columns=columns)
+    # column-major on disk, wrapped without a copy: each column contiguous, as read from Parquet
+    X = pd.DataFrame(np.load(data / "X_train.npy"), columns=columns, copy=False)
     y = np.load(data / "y_train.npy").astype(int)
-    X_test = pd.DataFrame(np.load(data / "X_test.npy"), columns=columns)
+    X_test = pd.DataFrame(np.load(data / "X_test.npy", mmap_mode="r"), columns=columns, copy=False)
     y_test = np.load(data / "y_test.npy").astype(int)
-    rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_loaded = peak_rss_mb()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit_s, transform_s, woe, test_woe, iv, settings = TOOLS[args.tool](X, y, X_test)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB (Linux reports KB)
+        peak = peak_rss_mb()
         if iv is None:
             iv = iv_from_woe(woe, y)
         from sklearn.linear_model import LogisticRegression

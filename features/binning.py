@@ -207,8 +207,14 @@ class WoeBinner:
         unknown = [v for v in variables if v not in self.maps_]
         if unknown:
             raise SampleError(f"binning transform: variables {unknown} were not binned")
-        return pd.DataFrame({name: self.maps_[name].transform(X[name].to_numpy(), metric) for name in variables},
-                            index=X.index)
+        if metric == "bins":
+            return pd.DataFrame({name: self.maps_[name].transform(X[name].to_numpy(), metric) for name in variables},
+                                index=X.index)
+        # one column-major block written in place: no per-column arrays stacked afterwards
+        out = np.empty((len(X), len(variables)), dtype=float if metric == "woe" else np.int64, order="F")
+        for j, name in enumerate(variables):
+            self.maps_[name].transform(X[name].to_numpy(), metric, out=out[:, j])
+        return pd.DataFrame(out, index=X.index, columns=variables, copy=False)
 
     def stability(self, dev: pd.DataFrame, other: pd.DataFrame, variables: list[str] | None = None) -> pd.Series:
         """CSI of each variable's bins between development rows and other rows (e.g. out-of-time); no target read."""

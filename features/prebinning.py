@@ -101,8 +101,30 @@ class QuantileSketch:
         return np.unique(self.values_[np.searchsorted(cum, targets, side="right").clip(0, len(cum) - 1)])
 
 
+#: integer-valued variables spanning at most this many values are located by offset, not binary search
+MAX_INTEGER_SPAN = 1 << 20
+
+
+def _integer_offsets(values: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """``values - min`` as integers when every value is an integer in a span of at most MAX_INTEGER_SPAN."""
+    if not len(values):
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo >= MAX_INTEGER_SPAN:
+        return None
+    offsets = (values - lo).astype(np.int64)
+    if not np.array_equal(offsets + lo, values):  # a fraction somewhere: not integer-valued
+        return None
+    return offsets, lo
+
+
 def _exact_counts(values: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Every distinct value of ``values`` and its count, given the distinct values of a sample."""
+    ints = _integer_offsets(values)
+    if ints is not None:  # counts, ages, months: a bincount over the span
+        counts = np.bincount(ints[0]).astype(float)
+        present = np.flatnonzero(counts)
+        return present + ints[1], counts[present], True
     idx = np.searchsorted(seen, values).clip(0, len(seen) - 1)
     hit = seen[idx] == values
     counts = np.bincount(idx[hit], minlength=len(seen)).astype(float)
@@ -167,16 +189,26 @@ def special_mask(values: np.ndarray, codes) -> np.ndarray:
     return np.isin(values, np.asarray(list(codes), dtype=values.dtype))
 
 
-def count_numeric(values: np.ndarray, y: np.ndarray, edges: np.ndarray, special_codes=()) -> CellCounts:
-    """Good/bad counts per cell of ``edges`` (one vectorised pass)."""
+def count_numeric(values: np.ndarray, y: np.ndarray, edges: np.ndarray, special_codes=(), check_exact: bool = True) -> CellCounts:
+    """Good/bad counts per cell of ``edges`` (one vectorised pass).
+
+    ``check_exact=False`` when the edges come from a compressed sketch (fewer cells than
+    distinct values, so the cells cannot be single values): skips the check.
+    """
     values = np.asarray(values, dtype=float)
     miss = np.isnan(values)
     spec = special_mask(values, special_codes) & ~miss
     clean = ~(miss | spec)
     x, yc = values[clean], y[clean]
-    idx = np.searchsorted(edges, x, side="right")
+    ints = _integer_offsets(x) if len(edges) and len(edges) <= MAX_INTEGER_SPAN else None
+    if ints is not None:
+        # integer values: the cell of every value in the span from a lookup table, not a binary search
+        lut = np.searchsorted(edges, ints[1] + np.arange(int(ints[0].max()) + 1), side="right")
+        idx = lut[ints[0]]
+    else:
+        idx = np.searchsorted(edges, x, side="right")
     counts = np.bincount(idx * 2 + yc, minlength=2 * (len(edges) + 1)).reshape(-1, 2)
-    exact = bool(np.all(idx > 0) and np.array_equal(edges[np.maximum(idx - 1, 0)], x))
+    exact = check_exact and bool(np.all(idx > 0) and np.array_equal(edges[np.maximum(idx - 1, 0)], x))
     return CellCounts("numeric", edges=edges, goods=counts[:, 0].astype(np.int64), bads=counts[:, 1].astype(np.int64),
                       missing=_pair(y[miss]), special=_pair(y[spec]), exact=exact,
                       lo=float(x.min()) if len(x) else np.inf, hi=float(x.max()) if len(x) else -np.inf)
@@ -247,7 +279,8 @@ class PreBinner:
     def count_chunk(self, X: pd.DataFrame, y: np.ndarray, edges: dict[str, np.ndarray]) -> dict[str, CellCounts]:
         out = {}
         for name in self.numeric:
-            out[name] = count_numeric(self._values(X, name), y, edges[name], self.special_codes.get(name))
+            out[name] = count_numeric(self._values(X, name), y, edges[name], self.special_codes.get(name),
+                                      check_exact=self.sketches_[name].exact_)
         for name in self.categorical:
             out[name] = count_categorical(X[name], y, self.special_codes.get(name))
         return out

@@ -72,15 +72,19 @@ class WoeMap:
         idx[missing] = missing_row
         return idx
 
-    def transform(self, values, metric: str = "woe") -> np.ndarray:
+    def transform(self, values, metric: str = "woe", out: np.ndarray | None = None) -> np.ndarray:
+        """WOE, table row index or bin label of each value; written into ``out`` when given."""
         if metric not in METRICS:
             raise ConfigError(f"transform: metric must be one of {METRICS}, got {metric!r}")
         idx = self.indices(values)
-        if metric == "indices":
-            return idx
-        if metric == "bins":
-            return np.asarray(self.labels, dtype=object)[idx]
-        return self.woe[idx]
+        table = {"indices": None, "bins": np.asarray(self.labels, dtype=object), "woe": self.woe}[metric]
+        if out is None:
+            return idx if table is None else table[idx]
+        if table is None:
+            out[:] = idx
+        else:
+            np.take(table, idx, out=out)
+        return out
 
 
 def woe_map(name: str, kind: str, optb, table: pd.DataFrame, special_codes) -> WoeMap:
