@@ -5,6 +5,7 @@
     creditpipe validate [--config FILE]
     creditpipe bin [--config FILE] --output DIR
     creditpipe score --model models:/NAME@champion --input FILE --output FILE
+    creditpipe approve --model NAME --version V [--reject --reason TEXT]
 """
 
 from __future__ import annotations
@@ -138,13 +139,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     m = report.metrics
     summary = {
         "dagster_run_id": result.run_id,
-        "mlflow_run_id": registered["mlflow_run_id"],
+        "mlflow_run_id": registered.mlflow_run_id,
         "mlflow_tracking_uri": tracking_uri,
-        "model_name": registered["model_name"],
-        "model_version": registered["model_version"],
-        "champion_version": registered["champion_version"],
-        "promoted": registered["promoted"],
-        "promotion_reason": registered["promotion_reason"],
+        "model_name": registered.model_name,
+        "model_version": registered.model_version,  # None: nothing new was registered
+        "champion_version": registered.champion_version,
+        "challenger_version": registered.challenger_version,
+        "decision": registered.decision,
+        "promoted": registered.promoted,
+        "promotion_reason": "; ".join(registered.reasons),
         "metrics": {"test": {k: m["test"][k] for k in ("auc", "ks", "gini")},
                     "oot": {k: m["oot"][k] for k in ("auc", "ks", "gini", "psi")}},
         "monitoring": ({"score_psi": monitoring.score_psi, "status": monitoring.status} if monitoring is not None
@@ -259,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-rows", type=int, default=200_000)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_score)
+
+    from pipelines.approval import add_parser as add_approve
+    add_approve(sub)
     return parser
 
 

@@ -204,8 +204,25 @@ class ScalingConfig(_Strict):
 
 
 class PromotionConfig(_Strict):
+    """When a run's model becomes champion: every gate passes and it beats the champion on the same rows."""
+
     metric: Literal["oot_auc"] = "oot_auc"
-    min_improvement: float = 0.0
+    min_improvement: float = Field(0.005, ge=0, lt=1)  # out-of-time AUC margin over the champion, same rows
+    min_oot_auc: float = Field(0.6, ge=0, le=1)
+    min_oot_ks: float = Field(0.15, ge=0, le=1)
+    max_score_psi: float = Field(0.25, ge=0)  # score PSI, development vs out of time
+    max_csi: float = Field(0.25, ge=0)  # CSI of every selected feature, development vs out of time
+    require_rank_ordering: bool = True  # no significant bad-rate inversion between score deciles on test
+    rank_ordering_alpha: float = Field(0.05, gt=0, lt=0.5)  # level of the one-sided Fisher test of each inversion
+    four_eyes: bool = False  # promotion waits for `creditpipe approve` by another user
+
+    def policy(self):
+        from models.promotion import PromotionPolicy
+
+        return PromotionPolicy(min_oot_auc=self.min_oot_auc, min_oot_ks=self.min_oot_ks, max_score_psi=self.max_score_psi,
+                               max_csi=self.max_csi, require_rank_ordering=self.require_rank_ordering,
+                               rank_ordering_alpha=self.rank_ordering_alpha,
+                               margin=self.min_improvement, four_eyes=self.four_eyes)
 
 
 class MonitoringConfig(_Strict):
