@@ -7,6 +7,7 @@ Autoescaping is on, so every value from the data is HTML-escaped.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -128,6 +129,8 @@ def render_report(title: str, subtitle: str, headline: list[tuple[str, Any]], se
 
 
 def _jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):  # e.g. the promotion decision
+        return _jsonable(dataclasses.asdict(obj))
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -1,11 +1,16 @@
-"""Talking to MLflow: one tracking run per pipeline run, model versions, the champion alias."""
+"""Talking to MLflow tracking: the experiment, one parent run per job and a child run per candidate.
+
+A validator searches runs by tag (``portfolio``, ``candidate``, ``contract_status``,
+``decision``), reads the whole resolved config as params and ``lineage.json`` (input
+fingerprints, contract versions, git commit, Dagster run id, package versions, seed).
+"""
 
 from __future__ import annotations
 
 import importlib.metadata as md
 import json
 import re
-from dataclasses import dataclass
+import subprocess
 from pathlib import Path
 
 import mlflow
@@ -13,13 +18,20 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from models.lineage import RunFingerprint
 from models.serving import CreditScoreModel, ScoringPipeline
 from models.validation_report import ReportResult
 from pipelines.config import PortfolioConfig
+from pipelines.registry_store import CHAMPION, current_champion, load_champion  # noqa: F401  (monitoring reads them here)
 from pipelines.resources import MlflowResource
 
-CHAMPION = "champion"
+ROOT = Path(__file__).resolve().parents[1]
 _RUNTIME_PACKAGES = ("pandas", "numpy", "scikit-learn", "optbinning", "xgboost", "mlflow", "credit-pipeline")
+_LINEAGE_PACKAGES = (*_RUNTIME_PACKAGES, "dagster", "great-expectations", "scipy", "polars", "duckdb")
+#: The experiment tag MLflow's UI reads to open an experiment on its training runs (not the GenAI view).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"
+DEFAULT_EXPERIMENT_ID = "0"
 
 
 def _flatten(prefix: str, value, out: dict) -> dict:
@@ -35,10 +47,18 @@ def _redact_url(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
+def resolved_config(cfg: PortfolioConfig) -> dict:
+    """The whole config with every default filled in, passwords in URLs redacted."""
+    def redact(value, key=""):
+        if isinstance(value, dict):
+            return {k: redact(v, k) for k, v in value.items()}
+        return _redact_url(value) if key == "url" and isinstance(value, str) else value
+    return redact(cfg.model_dump(mode="json"))
+
+
 def config_params(cfg: PortfolioConfig) -> dict[str, str]:
-    """The config as flat MLflow params, passwords in URLs redacted."""
-    params = _flatten("", cfg.model_dump(mode="json"), {})
-    return {k: (_redact_url(str(v)) if k.endswith("url") else str(v))[:500] for k, v in params.items()}
+    """The resolved config as flat MLflow params (``section.key``)."""
+    return {k: str(v)[:6000] for k, v in _flatten("", resolved_config(cfg), {}).items()}
 
 
 def _requirements() -> list[str]:
@@ -51,78 +71,154 @@ def _requirements() -> list[str]:
     return reqs
 
 
-def log_candidate_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: str, pipelines: dict[str, ScoringPipeline],
-                      chosen: str, example: pd.DataFrame, report: ReportResult) -> dict:
-    """Log params, metrics, the report, the contract results and every candidate as a pyfunc model;
-    register the chosen candidate as a new model version."""
-    res.client()  # sets the tracking URI
-    experiment_id = res.experiment_id(cfg.mlflow.experiment)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}",
-                          tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "candidate": chosen}) as run:
-        mlflow.log_params({**config_params(cfg), **contract_params(report.contracts_dir)})
-        mlflow.log_metrics({f"{split}_{k}": float(v) for split, m in report.metrics.items() if isinstance(m, dict)
-                            for k, v in m.items() if isinstance(v, (int, float)) and v is not None})
-        mlflow.log_artifacts(report.report_dir, artifact_path="report")
-        if Path(report.contracts_dir).is_dir():
-            mlflow.log_artifacts(report.contracts_dir, artifact_path="contracts")
-        infos = {}
-        for name, pipeline in pipelines.items():
-            X = pipeline.input_frame(example)
-            infos[name] = mlflow.pyfunc.log_model(
-                name=f"model_{name}", python_model=CreditScoreModel(pipeline), input_example=X,
-                signature=infer_signature(X, pipeline.predict(X)), pip_requirements=_requirements(),
-                metadata={"id_column": pipeline.id_column, "portfolio": cfg.portfolio, "candidate": name},
-            )
-    version = mlflow.register_model(infos[chosen].model_uri, cfg.model_name,
-                                    tags={"oot_auc": repr(float(report.metrics["oot"]["auc"])), "candidate": chosen,
-                                          "dagster_run_id": dagster_run_id, "mlflow_run_id": run.info.run_id})
-    return {"mlflow_run_id": run.info.run_id, "model_version": str(version.version), "model_uri": infos[chosen].model_uri,
-            "candidate": chosen}
+def package_versions() -> dict[str, str]:
+    out = {}
+    for pkg in _LINEAGE_PACKAGES:
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def git_commit() -> str | None:
+    """The checked-out commit, with ``-dirty`` when the tree has uncommitted changes; None outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10,
+                                check=False)
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=10, check=False).stdout.strip()
+        return commit.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def contract_versions(contracts_dir: str | Path) -> dict[str, str]:
+    summary = Path(contracts_dir) / "docs" / "summary.json"
+    if not summary.is_file():
+        return {}
+    return {t: str(v) for t, v in json.loads(summary.read_text()).get("contract_versions", {}).items()}
 
 
 def contract_params(contracts_dir: str | Path) -> dict[str, str]:
     """The version of every data contract the run was validated against."""
-    summary = Path(contracts_dir) / "docs" / "summary.json"
-    if not summary.is_file():
-        return {}
-    versions = json.loads(summary.read_text()).get("contract_versions", {})
-    return {f"contract_version.{table}": str(v) for table, v in versions.items()}
+    return {f"contract_version.{t}": v for t, v in contract_versions(contracts_dir).items()}
+
+
+def lineage(cfg: PortfolioConfig, dagster_run_id: str, fingerprint: RunFingerprint, contracts_dir: str | Path) -> dict:
+    """What ``lineage.json`` holds: where every number of the run came from."""
+    return {"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "input_tables": fingerprint.tables,
+            "input_fingerprint": fingerprint.sha256, "config_sha256": fingerprint.config_sha256,
+            "code_sha256": fingerprint.code_sha256, "contract_versions": contract_versions(contracts_dir),
+            "git_commit": git_commit(), "packages": package_versions(), "seed": cfg.sample.seed}
+
+
+def training_experiment(res: MlflowResource, name: str) -> str:
+    """The experiment's id; created as a model-training experiment, and the store's empty ``Default`` removed.
+
+    MLflow's UI opens an experiment in its GenAI view unless ``mlflow.experimentKind`` says
+    it holds model training runs. A fresh store starts with an empty ``Default`` experiment
+    nobody asked for; it is deleted when it holds no run.
+    """
+    client = res.client()
+    exp = client.get_experiment_by_name(name)
+    if exp is None:
+        uri = res.resolved_uri()
+        location = (Path(uri[len("sqlite:///"):]).resolve().parent / "mlartifacts").as_uri() if uri.startswith("sqlite:///") else None
+        try:
+            experiment_id = client.create_experiment(name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: TRAINING_KIND})
+        except MlflowException as exc:  # created by a concurrent run meanwhile
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment_id = client.get_experiment_by_name(name).experiment_id
+    else:
+        experiment_id = exp.experiment_id
+        if exp.tags.get(EXPERIMENT_KIND_TAG) != TRAINING_KIND:
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
+    _drop_empty_default(client, experiment_id)
+    return experiment_id
+
+
+def _drop_empty_default(client, experiment_id: str) -> None:
+    if experiment_id == DEFAULT_EXPERIMENT_ID:
+        return
+    try:
+        default = client.get_experiment(DEFAULT_EXPERIMENT_ID)
+    except MlflowException:
+        return
+    if default.lifecycle_stage != "active" or client.search_runs([DEFAULT_EXPERIMENT_ID], max_results=1, run_view_type=3):
+        return
+    try:
+        client.delete_experiment(DEFAULT_EXPERIMENT_ID)
+    except MlflowException:  # not allowed on this server (permissions): leave it
+        pass
+
+
+def _numbers(metrics: dict) -> dict[str, float]:
+    """``split_name`` → value for every number of a ``metrics[split][name]`` mapping (nested dicts skipped)."""
+    out = {}
+    for split, values in metrics.items():
+        if not isinstance(values, dict):
+            if isinstance(values, (bool, int, float)) and values is not None:
+                out[split] = float(values)
+            continue
+        for k, v in values.items():
+            if isinstance(v, (bool, int, float)) and v is not None:
+                out[f"{split}_{k}"] = float(v)
+    return out
+
+
+def start_parent_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: str, report: ReportResult,
+                     lineage_doc: dict, tags: dict[str, str]):
+    """The job's parent run: the resolved config as params, headline metrics, report, contracts, lineage.json.
+
+    Returns the active run; the caller ends it (``mlflow.end_run``) once the registry is settled.
+    """
+    experiment_id = training_experiment(res, cfg.mlflow.experiment)
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}",
+                           tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio,
+                                 "candidate": report.candidate, **tags})
+    mlflow.log_params({**config_params(cfg), **contract_params(report.contracts_dir)})
+    mlflow.log_metrics(_numbers(report.metrics))
+    mlflow.log_dict(lineage_doc, "lineage.json")
+    mlflow.log_artifacts(report.report_dir, artifact_path="report")
+    if Path(report.contracts_dir).is_dir():
+        mlflow.log_artifacts(report.contracts_dir, artifact_path="contracts")
+    return run
+
+
+def log_candidate_models(cfg: PortfolioConfig, parent_run_id: str, dagster_run_id: str, pipelines: dict[str, ScoringPipeline],
+                         candidate_metrics: dict[str, dict], example: pd.DataFrame, tags: dict[str, str]) -> dict[str, tuple[str, str, str]]:
+    """One child run per candidate (its own metrics, its pyfunc model); name → (child run id, model URI, model id)."""
+    experiment_id = mlflow.get_run(parent_run_id).info.experiment_id
+    out = {}
+    for name, pipeline in pipelines.items():
+        with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}-{name}", nested=True,
+                              parent_run_id=parent_run_id,
+                              tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "candidate": name,
+                                    **tags}) as child:
+            mlflow.log_metrics(_numbers(candidate_metrics.get(name, {})))
+            X = pipeline.input_frame(example)
+            info = mlflow.pyfunc.log_model(
+                name=f"model_{name}", python_model=CreditScoreModel(pipeline), input_example=X,
+                signature=infer_signature(X, pipeline.predict(X)), pip_requirements=_requirements(),
+                metadata={"id_column": pipeline.id_column, "portfolio": cfg.portfolio, "candidate": name},
+            )
+        out[name] = (child.info.run_id, info.model_uri, info.model_id)
+    return out
 
 
 def log_failed_validation(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: str, contracts_dir: Path,
                           message: str) -> str:
     """A tracking run (no model, registry untouched) holding the failed validation's Data Docs and summary."""
-    res.client()
-    experiment_id = res.experiment_id(cfg.mlflow.experiment)
+    experiment_id = training_experiment(res, cfg.mlflow.experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}-contract-failed",
-                          tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "status": "contract_failed"}) as run:
+                          tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "status": "contract_failed",
+                                "contract_status": "fail"}) as run:
         mlflow.log_params(contract_params(contracts_dir))
         if contracts_dir.is_dir():
             mlflow.log_artifacts(str(contracts_dir), artifact_path="contracts")
         mlflow.log_text(message, "contracts/failure_message.txt")
     return run.info.run_id
-
-
-@dataclass(frozen=True)
-class Champion:
-    version: str
-    oot_auc: float
-
-
-def current_champion(res: MlflowResource, model_name: str) -> Champion | None:
-    client = res.client()
-    try:
-        mv = client.get_model_version_by_alias(model_name, CHAMPION)
-    except MlflowException:
-        return None
-    return Champion(version=str(mv.version), oot_auc=float(mv.tags["oot_auc"]))
-
-
-def promote(res: MlflowResource, model_name: str, version: str) -> None:
-    res.client().set_registered_model_alias(model_name, CHAMPION, version)
-
-
-def load_champion(res: MlflowResource, model_name: str):
-    """The champion as an MLflow pyfunc model."""
-    res.client()
-    return mlflow.pyfunc.load_model(f"models:/{model_name}@{CHAMPION}")
