@@ -201,7 +201,13 @@ def compute_pack(inp, res: dict, pack: PackInputs) -> dict:
     own = [w for w in res["warnings"] if not w.startswith("Small out-of-time sample")]
     limits = pack_limitations(inp, res, fairness, supervisory) + [limitation("medium", w) for w in own]
     limits.sort(key=lambda r: SEVERITIES.index(r["severity"]))
+    tl = pack.lights
+    thresholds = (f"Lights: p-value tests red below {tl.p_red}, amber below {tl.p_amber}; per-grade Jeffreys red from "
+                  f"{tl.red_grades} red grades; PSI/CSI amber from {tl.psi_amber}, red from {tl.psi_red}; MWB amber from "
+                  f"{tl.mwb_amber}, red from {tl.mwb_red} (config: supervisory, monitoring). The promotion gates test "
+                  "calibration at their own level (models.calibration.test_alpha).")
     return {"identity": pack.identity.__dict__ if pack.identity else None, "supervisory": supervisory,
+            "supervisory_thresholds": thresholds,
             "supervisory_light": sv.overall_light(supervisory.summary), "fairness": fairness,
             "scorecard_statistics": scorecard_statistics(inp), "limitations": limits,
             "monitoring": pack.monitoring}
@@ -213,7 +219,8 @@ def compute_pack(inp, res: dict, pack: PackInputs) -> dict:
 def supervisory_summary_table(res: dict) -> Table:
     sup: sv.SupervisoryResult = res["supervisory"]
     return Table(f"Supervisory PD tests (ECB instructions 2019, section 2.5): overall {res['supervisory_light']}",
-                 sup.summary, note=sup.reference_note + " p-values are one-sided; details in the Supervisory tests section.")
+                 sup.summary, note=f"{sup.reference_note} p-values are one-sided. {res['supervisory_thresholds']} "
+                                   "Details in the Supervisory tests section.")
 
 
 def supervisory_section(res: dict) -> Section:

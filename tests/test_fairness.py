@@ -94,3 +94,22 @@ def test_bad_parameters_are_named():
         FairnessSpec(("age",), bands={"income": (1,)})
     with pytest.raises(ModelError, match="approval_rate"):
         assess_fairness(pd.DataFrame({"target": [0], "pd": [0.1]}), FairnessSpec(("age",)), [], approval_rate=0)
+
+
+def test_protected_attribute_as_feature_is_an_error_when_the_config_says_so(scored):
+    """The report's fairness step on held-out rows: a protected feature warns, or stops the run under 'error'."""
+    from types import SimpleNamespace
+
+    from models.validator_pack import PackInputs, fairness_pack
+
+    sample = scored.assign(split=np.where(np.arange(len(scored)) % 2 == 0, "test", "oot"))
+    preds = sample[["split", "target"]].assign(pd_scorecard=sample["pd"])
+    model = SimpleNamespace(estimator=SimpleNamespace(features_=["PAY_0", "AGE"]))
+    inp = SimpleNamespace(backtest=SimpleNamespace(predictions=preds), sample=sample, chosen="scorecard",
+                          candidates={"scorecard": model})
+    spec = FairnessSpec(("SEX", "AGE"), bands={"AGE": (30, 40, 50)})
+    res = fairness_pack(inp, PackInputs(fairness=spec, protected_as_feature="warn"))
+    assert res.used_as_feature == ["AGE"] and set(res.table["attribute"]) == {"SEX", "AGE"}
+    assert res.table.groupby("attribute")["rows"].sum().eq(len(sample)).all()
+    with pytest.raises(ModelError, match=r"\['AGE'\].*used_as_feature is 'error'"):
+        fairness_pack(inp, PackInputs(fairness=spec, protected_as_feature="error"))
