@@ -7,8 +7,8 @@ inferred) and the points a person should review before the contract is committed
 
 What is inferred, per column:
 
-* **type**: integer, float, string, date or boolean, from the values (text holding ISO
-  dates is a date; floats that are all whole numbers are integers);
+* **type**: integer, float, string, date or boolean, from the column's type (text
+  holding ISO dates is a date; numbers held as objects, e.g. SQL decimals, are floats);
 * **nullable**: whether any value is null;
 * **range** (numbers): the observed ``quantile`` and ``1 - quantile`` quantiles widened
   on each side by ``margin`` x their distance; a bound never leaves the sign of the data
@@ -115,10 +115,9 @@ def _infer_type(s: pd.Series) -> tuple[str, pd.Series]:
     if pd.api.types.is_integer_dtype(s.dtype):
         return "integer", s
     if pd.api.types.is_float_dtype(s.dtype):
-        v = s.to_numpy(dtype="float64", na_value=np.nan)
-        fin = v[np.isfinite(v)]
-        whole = len(fin) > 0 and bool(np.all(fin == np.round(fin))) and np.abs(fin).max() < 2**53
-        return ("integer" if whole else "float"), s
+        # float even when this extract's values happen to be whole (amounts rounded to 50): the
+        # next batch may hold cents, and a type is the lender's schema, not one extract's values
+        return "float", s
     values = s.dropna()
     if values.empty:
         return "string", s
@@ -130,13 +129,31 @@ def _infer_type(s: pd.Series) -> tuple[str, pd.Series]:
         if parsed.notna().sum() == s.notna().sum():
             return "date", parsed
     if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in head):
-        num = pd.to_numeric(s, errors="coerce")
+        num = pd.to_numeric(s, errors="coerce")  # e.g. Decimal from a SQL NUMERIC
         if num.notna().sum() == s.notna().sum():
-            return _infer_type(num.astype("float64"))
-    return "string", s.astype(object)
+            return "float", num.astype("float64")
+    return "string", s
 
 
-def _pii_reason(name: str, s: pd.Series, typ: str, n: int) -> str:
+def _distinct(s: pd.Series, typ: str, max_categories: int) -> tuple[np.ndarray | None, int]:
+    """Text: its distinct values when few (else None) and their number; numbers: (None, number).
+
+    A text column with more distinct values than categories in an even sample of
+    ``_SAMPLE * 10`` rows is not listed in full: its count is estimated from the sample's
+    share of distinct values (hashing a million free-text values is the slowest step of a draft).
+    """
+    if typ != "string":
+        return None, int(s.nunique(dropna=True))
+    values = s.dropna()
+    step = max(1, len(values) // (_SAMPLE * 10))
+    sample = pd.unique(values.iloc[::step])
+    if len(sample) > max_categories and step > 1:
+        return None, int(round(len(sample) / len(values.iloc[::step]) * len(values)))
+    uniq = pd.unique(values)
+    return uniq, len(uniq)
+
+
+def _pii_reason(name: str, s: pd.Series, typ: str, n: int, distinct: int) -> str:
     if is_pii_name(name):
         return "name"
     if typ != "string":
@@ -150,9 +167,10 @@ def _pii_reason(name: str, s: pd.Series, typ: str, n: int) -> str:
     digits = text.str.count(r"\d")
     if share(_PHONE) > 0.8 and (digits >= 9).mean() > 0.8:
         return "content: phone numbers"
-    if share(_ID_CODE) > 0.8 and s.nunique(dropna=True) > 0.9 * s.notna().sum():
+    near_unique = distinct > 0.9 * (n - int(s.isna().sum()))
+    if share(_ID_CODE) > 0.8 and near_unique:
         return "content: unique id-like codes (national id, account or card numbers)"
-    if n >= 100 and s.nunique(dropna=True) > 0.9 * s.notna().sum() and (text.str.contains(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}")).mean() > 0.5:
+    if n >= 100 and near_unique and (text.str.contains(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}")).mean() > 0.5:
         return "content: near-unique free text (names, addresses)"
     return ""
 
@@ -167,9 +185,8 @@ def _nice(x: float, integer: bool, up: bool) -> float | int:
     return int(math.ceil(out) if up else math.floor(out)) if integer else out
 
 
-def _range(v: np.ndarray, integer: bool, margin: float, quantile: float) -> tuple[float, float, bool, bool]:
-    """(min, max, observed below min, observed above max) from quantiles widened by margin."""
-    lo_q, hi_q = np.quantile(v, [quantile, 1 - quantile])
+def _range(v: np.ndarray, lo_q: float, hi_q: float, integer: bool, margin: float) -> tuple[float, float, bool, bool]:
+    """(min, max, observed below min, observed above max): the quantiles widened by margin x their span."""
     span = hi_q - lo_q
     if span == 0:
         span = abs(hi_q) or 1.0
@@ -210,10 +227,10 @@ def draft_contract(frame: pd.DataFrame, table: str, *, source: str = "", margin:
         if typ == "integer" and col in ("application_id", "loan_id", "customer_id") and typed.dtype == object:
             typ = "string"
         nulls = int(s.isna().sum())
-        distinct = int(s.nunique(dropna=True))
+        uniq, distinct = _distinct(s, typ, max_categories)
         prof = ColumnProfile(col, names.get(col, col), typ, nulls, distinct)
         spec: dict[str, Any] = {"type": typ, "nullable": nulls > 0}
-        pii = "" if role else _pii_reason(col, s, typ, n)
+        pii = "" if role else _pii_reason(col, s, typ, n, distinct)
         if pii:
             prof.pii = pii
             # checked for presence, type and nulls only; validated after masking, when values are text digests
@@ -226,7 +243,7 @@ def draft_contract(frame: pd.DataFrame, table: str, *, source: str = "", margin:
                 review.append(f"{shown(col)}: {nulls} null value(s) in a role that may not be null; the contract "
                               "will stop the run until they are fixed")
             if "categories" in role:
-                seen = sorted(map(str, pd.unique(s.dropna())))[:50]
+                seen = sorted(map(str, uniq if uniq is not None else pd.unique(s.dropna().head(100_000))))[:50]
                 prof.observed = "values " + ", ".join(seen[:10])
                 unknown = sorted(set(seen) - set(role["categories"]))
                 if unknown:
@@ -241,10 +258,10 @@ def draft_contract(frame: pd.DataFrame, table: str, *, source: str = "", margin:
             v = typed.to_numpy(dtype="float64", na_value=np.nan)
             v = v[np.isfinite(v)]
             if len(v):
-                lo, hi, below, above = _range(v, typ == "integer", margin, quantile)
+                lo_q, hi_q = np.quantile(v, [quantile, 1 - quantile])
+                lo, hi, below, above = _range(v, lo_q, hi_q, typ == "integer", margin)
                 spec.update(min=lo, max=hi)
-                prof.observed = f"{_fmt(v.min())} .. {_fmt(v.max())} (q{quantile:g} {_fmt(np.quantile(v, quantile))}, " \
-                                f"q{1 - quantile:g} {_fmt(np.quantile(v, 1 - quantile))})"
+                prof.observed = f"{_fmt(v.min())} .. {_fmt(v.max())} (q{quantile:g} {_fmt(lo_q)}, q{1 - quantile:g} {_fmt(hi_q)})"
                 sev = {}
                 if below:
                     sev["min"] = "warn"
@@ -256,8 +273,8 @@ def draft_contract(frame: pd.DataFrame, table: str, *, source: str = "", margin:
                                   f"(observed {_fmt(v.min())} .. {_fmt(v.max())}): the check is a warning; "
                                   "confirm the range or make it an error")
         if not pii and typ == "string" and "categories" not in spec and col not in _KEYS[table] and col != "customer_id":
-            if 0 < distinct <= max_categories:
-                cats = sorted(map(str, pd.unique(s.dropna())))
+            if uniq is not None and 0 < distinct <= max_categories:
+                cats = sorted(map(str, uniq))
                 spec["categories"] = cats
                 prof.observed = f"{distinct} categories"
             else:
