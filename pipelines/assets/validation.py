@@ -57,7 +57,7 @@ def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioRes
         notes=notes, has_dates=has_dates, psi_warn=cfg.monitoring.psi_warn, psi_alert=cfg.monitoring.psi_alert,
         calibration_alpha=cfg.models.calibration.test_alpha, max_auc_gap=cfg.models.max_auc_gap,
         pack=validator_pack_inputs(cfg, mlflow, context.run.run_id, backtest.chosen, modeling_sample.sample,
-                                   champion_comparison.fingerprint),
+                                   champion_comparison),
     )
     out = run_dir / "report"
     report_path, metrics_path, results = write_validation_report(inputs, out)
