@@ -15,10 +15,13 @@
    (peak RSS of the scoring process; else the peak RSS of children from ``resource``).
 
 Prints one table: rows, input format, wall seconds of the whole command (process start,
-imports and model load included), the seconds the command itself reports for scoring,
-rows/s (on the wall seconds), peak RSS. Target: <= 60 s for 1M rows on 2 cores. When a
-format misses it (``--profile auto``, the default), scores the first 200,000 rows of that
-format under cProfile and prints the top functions by own time and by cumulative time.
+imports and model load included), the seconds the command itself reports for scoring
+(read + reader + model + reason codes + write), rows/s on each, peak RSS. Target (issue
+13): scoring >= 100,000 rows/s with reason codes, judged on the command's own scoring
+seconds (a fixed start-up of a few seconds is paid once per file, whatever its size); the
+wall-clock rate is printed next to it. When a format misses it (``--profile auto``, the
+default), scores the first 200,000 rows of that format under cProfile and prints the top
+functions by own time and by cumulative time.
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ sys.path.insert(0, str(ROOT))
 
 from features.demo_book import generate_loan_book, write_duckdb  # noqa: E402
 
-TARGET_SECONDS = 60.0
-TARGET_ROWS = 1_000_000
+TARGET_ROWS_PER_S = 100_000
+APPLICATIONS = 1_000_000
 PORTFOLIO = "bench_score"
 MODEL = f"models:/credit-pipeline-{PORTFOLIO}@champion"
 PROFILE_ROWS = 200_000
@@ -124,7 +127,7 @@ def score(tmp: Path, path: Path, fmt: str) -> dict:
     rss, _ = _time_v(proc.stderr) if timev else (None, None)
     if rss is None:  # peak of any child so far: exact only while this is the largest child
         rss = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
-    said = re.search(r" in ([\d.]+) s", proc.stdout)
+    said = re.search(r" in ([\d.]+) s$", proc.stdout, re.M)
     rows = re.search(r"scored ([\d,]+) applications", proc.stdout)
     out.unlink(missing_ok=True)
     return {"format": fmt, "rows": int(rows.group(1).replace(",", "")) if rows else None, "wall": wall,
@@ -137,23 +140,21 @@ STEPS = [
     (("cli.py", "main"), "creditpipe main (after top-level imports)"),
     (("__init__.py", "load_model"), "mlflow.pyfunc.load_model"),
     (("scoring.py", "score_file"), "score_file (read + score + write)"),
-    (("scoring.py", "_chunks"), "  read chunks"),
-    (("scoring.py", "conform_to_schema"), "  conform_to_schema"),
-    (("data_validation.py", "wrapper"), "  pyfunc predict (schema enforcement + model)"),
-    (("serving.py", "input_frame"), "    ScoringPipeline.input_frame"),
+    (("table_files.py", "iter_table_chunks"), "  read chunks (pyarrow, needed columns only)"),
+    (("serving.py", "score"), "  ScoringPipeline.score"),
+    (("input_reader.py", "read"), "    InputReader.read (raw -> training types)"),
+    (("feature_domain.py", "check"), "    FeatureDomain.check (out of range, unseen)"),
     (("candidate.py", "decide"), "    CreditModel.decide"),
-    (("candidate.py", "predict_proba"), "      CreditModel.predict_proba"),
-    (("candidate.py", "score"), "      CreditModel.score"),
-    (("candidate.py", "grade"), "      CreditModel.grade"),
+    (("candidate.py", "raw_pd"), "      CreditModel.raw_pd"),
     (("candidate.py", "reasons"), "      CreditModel.reasons"),
     (("challenger.py", "predict_proba"), "        XGBoostChallenger.predict_proba"),
     (("challenger.py", "contributions"), "        XGBoostChallenger.contributions (pred_contribs)"),
     (("challenger.py", "_dmatrix"), "        XGBoostChallenger._dmatrix"),
     (("scorecard.py", "predict_proba"), "        WoeLogisticScorecard.predict_proba"),
     (("reason_codes.py", "rank_reasons"), "        rank_reasons"),
-    (("reason_codes.py", "scorecard_points_lost"), "        scorecard_points_lost"),
-    (("frame.py", "to_csv"), "  DataFrame.to_csv"),
+    (("scorecard.py", "attributions"), "        scorecard attributions (points lost)"),
     (("core.py", "write_table"), "  ParquetWriter.write_table"),
+    (("_csv.pyx", "write"), "  CSVWriter.write_table"),
 ]
 
 
@@ -201,7 +202,7 @@ def profile(tmp: Path, path: Path, fmt: str, top: int = 25) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--applications", type=int, default=TARGET_ROWS)
+    ap.add_argument("--applications", type=int, default=APPLICATIONS)
     ap.add_argument("--train-applications", type=int, default=20_000)
     ap.add_argument("--months", type=int, default=24)
     ap.add_argument("--seed", type=int, default=1)
@@ -223,7 +224,8 @@ def main() -> None:
             log(f"scoring {fmt} ...")
             results.append(score(tmp, paths[fmt], fmt))
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        head = f"{'rows':>10} {'format':<8} {'size MB':>8} {'seconds':>8} {'scoring s':>9} {'rows/s':>9} {'peak RSS MB':>11} {'target':>7}"
+        head = (f"{'rows':>10} {'format':<8} {'size MB':>8} {'seconds':>8} {'rows/s':>9} {'scoring s':>9} "
+                f"{'scoring rows/s':>14} {'peak RSS MB':>11} {'target':>7}")
         lines = [head, "-" * len(head)]
         slow = []
         for r in results:
@@ -232,12 +234,12 @@ def main() -> None:
                 lines.append(f"{args.applications:>10,} {r['format']:<8} {size:8.0f} ERROR: {r['error']}")
                 slow.append(r["format"])
                 continue
-            limit = TARGET_SECONDS * r["rows"] / TARGET_ROWS
-            ok = r["wall"] <= limit
+            rate = r["rows"] / r["scoring"] if r["scoring"] else float("nan")
+            ok = rate >= TARGET_ROWS_PER_S
             if not ok:
                 slow.append(r["format"])
-            lines.append(f"{r['rows']:>10,} {r['format']:<8} {size:8.0f} {r['wall']:8.1f} {r['scoring'] or float('nan'):9.1f} "
-                         f"{r['rows'] / r['wall']:9,.0f} {r['rss_mb']:11,.0f} {'PASS' if ok else 'FAIL':>7}")
+            lines.append(f"{r['rows']:>10,} {r['format']:<8} {size:8.0f} {r['wall']:8.1f} {r['rows'] / r['wall']:9,.0f} "
+                         f"{r['scoring'] or float('nan'):9.1f} {rate:14,.0f} {r['rss_mb']:11,.0f} {'PASS' if ok else 'FAIL':>7}")
         print("\n".join(lines))
         print(f"Model: {MODEL} = version {trained['version']} ({trained['candidate']}; test AUC "
               f"{trained['test_auc']:.4f}), trained by creditpipe run on {args.train_applications:,} demo applications "
@@ -245,7 +247,8 @@ def main() -> None:
               f"seed={args.seed}) applications, all columns ({gen:.0f} s to generate).")
         print(f"seconds = wall time of the whole command (start-up, imports, model load, read, score, write); scoring s = "
               f"what the command reports (read + score + write); peak RSS via {results[0].get('rss_how', '?')}. "
-              f"Target <= {TARGET_SECONDS:.0f} s per 1M rows on 2 cores; this machine: {cores} cores.")
+              f"Target >= {TARGET_ROWS_PER_S:,} rows/s on scoring s, with reason codes; this machine: {cores} cores, "
+              f"load average {os.getloadavg()[0]:.1f} at the end.")
         todo = args.formats if args.profile == "always" else slow if args.profile == "auto" else []
         for fmt in todo:
             print(profile(tmp, tmp / f"applications_head.{fmt}", fmt))

@@ -160,7 +160,11 @@ class RawFeatureFrame:
         out = {}
         for col in self.features_:
             if col in self.categories_:
-                out[col] = pd.Categorical(self._text(X[col]), categories=self.categories_[col])
+                s = X[col]
+                if isinstance(s.dtype, pd.CategoricalDtype):  # coded already (the scoring reader): recode, no text
+                    out[col] = s.cat.set_categories(self.categories_[col]).array
+                else:
+                    out[col] = pd.Categorical(self._text(s), categories=self.categories_[col])
             else:
                 out[col] = pd.to_numeric(X[col], errors="coerce").astype("float64").to_numpy()
         return pd.DataFrame(out, index=X.index, columns=self.features_)

@@ -189,9 +189,10 @@ def cmd_score(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with tqdm(total=count_rows(Path(args.input)) if Path(args.input).is_file() else None, unit="rows",
               desc="scoring", disable=args.quiet) as bar:
-        rows = score_file(model, args.input, args.output, version, chunk_rows=args.chunk_rows, progress=bar)
-    print(f"scored {rows:,} applications with {args.model} (version {version}) into {args.output} "
+        summary = score_file(model, args.input, args.output, version, chunk_rows=args.chunk_rows, progress=bar)
+    print(f"scored {summary.rows:,} applications with {args.model} (version {version}) into {args.output} "
           f"in {time.perf_counter() - start:.1f} s")
+    print(summary.text() + f"\n  summary    {args.output}.summary.json")
     return 0
 
 
