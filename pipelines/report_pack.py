@@ -20,7 +20,7 @@ from pipelines.config import PortfolioConfig, TableSource
 from pipelines.resources import MlflowResource
 
 if TYPE_CHECKING:
-    from models.lineage import RunFingerprint
+    from models.promotion import ChampionComparison
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAMPION = "champion"
@@ -95,19 +95,23 @@ def champion_record(res: MlflowResource, model_name: str) -> tuple[dict | None, 
 
 
 def validator_pack_inputs(cfg: PortfolioConfig, res: MlflowResource, run_id: str, candidate: str, sample: pd.DataFrame,
-                          fingerprint: RunFingerprint | None = None) -> PackInputs:
+                          comparison: ChampionComparison | None = None) -> PackInputs:
     """Everything the report's validator pack needs from the config, the registry and the checkout.
 
-    ``fingerprint``: the run's input fingerprint (``tables``, ``config_sha256``,
-    ``code_sha256``) from the champion comparison, when there is one.
+    ``comparison``: the champion comparison, which carries the run's input fingerprint
+    (tables, config, code) and whether the same inputs were registered before.
     """
     data, config_hash, code = "–", "–", code_version()
+    fingerprint = comparison.fingerprint if comparison is not None else None
+    version = f"{next_version(res, cfg.model_name)} (registered after this report)"
+    if comparison is not None and comparison.unchanged_since:
+        version = f"none: same inputs, config and code as version {comparison.unchanged_since}, nothing new is registered"
     if fingerprint is not None:
         data = "; ".join(f"{name} {t['sha256'][:12]} ({t['rows']:,} rows)" for name, t in sorted(fingerprint.tables.items()))
         config_hash = fingerprint.config_sha256[:12]
         code += f" · source sha256 {fingerprint.code_sha256[:12]}"
     identity = ReportIdentity(
-        portfolio=cfg.portfolio, model_name=cfg.model_name, model_version=f"{next_version(res, cfg.model_name)} (if registered)",
+        portfolio=cfg.portfolio, model_name=cfg.model_name, model_version=version,
         candidate=candidate, as_of=as_of_month(cfg, sample), bad_definition=bad_definition_text(cfg), data_fingerprint=data,
         config_hash=config_hash, code_version=code,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), run_id=run_id)
