@@ -130,9 +130,8 @@ class WoeBinner:
         for X, y in chunks():
             part = pre.count_chunk(X, self._check_target(np.asarray(y), len(X), single_class_ok=True), edges)
             cells = part if cells is None else {k: cells[k].add(part[k]) for k in cells}
-        total = sum(int(c.bads.sum() + c.missing[1] + c.special[1]) for c in list(cells.values())[:1])
-        n = next(iter(cells.values())).n
-        if total in (0, n):
+        first = next(iter(cells.values()))
+        if int(first.bads.sum() + first.missing[1] + first.special[1]) in (0, first.n):
             raise SampleError("binning: the development target needs both goods and bads")
         return self.fit_prebinned(cells)
 

@@ -75,8 +75,10 @@ def solve(cells: CellCounts, name: str, params: dict, fixed_splits=None) -> Opti
         goods, bads = goods[keep], bads[keep]
         ob._categories, ob._cat_others = [], []
         exact = cells.exact
-    if len(goods) == 0:
-        raise ConfigError(f"binning: variable {name} has no value other than missing and special codes")
+    if len(goods) == 0:  # only missing / special values in development: one empty regular bin, WOE 0
+        goods, bads, lower = np.zeros(1, np.int64), np.zeros(1, np.int64), np.array([-np.inf])
+        if dtype == "categorical":
+            ob._categories = np.array([], dtype=object)
 
     if ob.user_splits is not None:
         splits = ob.user_splits

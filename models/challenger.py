@@ -21,7 +21,9 @@ Search (:class:`XGBoostChallenger`)
     Each candidate is fitted with early stopping on the validation split (AUC), and
     the search stops starting new candidates once ``search_seconds`` have elapsed
     (the first candidate always runs). The winner is the highest validation AUC,
-    ties going to the earlier candidate. Same data, seed and number of candidates
+    ties going to the earlier candidate; with ``max_auc_gap``, only among candidates
+    whose AUC on the fit rows exceeds their validation AUC by at most that much (when
+    none does, among all: the report then flags the overfitting). Same data, seed and number of candidates
     evaluated → identical predictions (``nthread=2``, ``tree_method="hist"``, fixed
     seed); a time box that cuts the search at a different candidate is the one source
     of run-to-run difference, and ``search_log_`` records where it stopped.
@@ -219,6 +221,8 @@ class XGBoostChallenger:
         Seeds both the candidate draw and XGBoost.
     categorical : list of str
         Numeric-coded features to treat as categories (text columns always are).
+    max_auc_gap : float, optional
+        Largest fit-minus-validation AUC gap a search winner may have.
 
     Fitted attributes: ``best_params_``, ``best_iteration_`` (0-based round of the best
     validation AUC; the booster is cut there), ``valid_auc_``, ``search_log_``,
@@ -227,7 +231,7 @@ class XGBoostChallenger:
 
     def __init__(self, scaling: ScoreScaling | None = None, monotone: dict[str, int] | None = None,
                  params: dict | None = None, search_seconds: float = 60, n_search: int = 8, seed: int = 42,
-                 categorical: Sequence[str] = ()):
+                 categorical: Sequence[str] = (), max_auc_gap: float | None = None):
         if n_search < 1:
             raise ModelError(f"challenger: n_search must be at least 1, got {n_search}")
         if search_seconds < 0:
@@ -243,6 +247,9 @@ class XGBoostChallenger:
         self.n_search = int(n_search)
         self.seed = int(seed)
         self.categorical = list(categorical)
+        if max_auc_gap is not None and not 0 < max_auc_gap < 1:
+            raise ModelError(f"challenger: max_auc_gap must be in (0, 1), got {max_auc_gap!r}")
+        self.max_auc_gap = max_auc_gap
 
     # ------------------------------------------------------------------ search
     def candidates(self) -> list[dict]:
@@ -274,12 +281,12 @@ class XGBoostChallenger:
             fixed["monotone_constraints"] = "(" + ",".join(str(monotone.get(f, 0)) for f in self.features_) + ")"
 
         start = time.monotonic()
-        rows, best = [], None
+        rows, fitted = [], {}
         for i, cand in enumerate(self.candidates()):
             elapsed = time.monotonic() - start
             if i > 0 and elapsed >= self.search_seconds:
                 rows.append({"candidate": i, **cand, "status": "skipped: time box", "best_iteration": None,
-                             "valid_auc": np.nan, "seconds": 0.0})
+                             "valid_auc": np.nan, "fit_auc": np.nan, "seconds": 0.0})
                 continue
             t0 = time.monotonic()
             history: dict = {}
@@ -288,11 +295,14 @@ class XGBoostChallenger:
             best_it = int(booster.best_iteration)
             booster = booster[: best_it + 1]
             valid_auc = auc(y_valid, booster.predict(dvalid))
+            fit_auc = auc(y, booster.predict(dtrain))
             rows.append({"candidate": i, **cand, "status": "fitted", "best_iteration": best_it,
-                         "valid_auc": valid_auc, "seconds": time.monotonic() - t0})
-            if best is None or valid_auc > best[0]:
-                best = (valid_auc, i, cand, booster, best_it, history["valid"]["auc"])
-        self.valid_auc_, chosen, self.best_params_, self.booster_, self.best_iteration_, curve = best
+                         "valid_auc": valid_auc, "fit_auc": fit_auc, "seconds": time.monotonic() - t0})
+            fitted[i] = (valid_auc, fit_auc, cand, booster, best_it, history["valid"]["auc"])
+        within = {i: f for i, f in fitted.items() if self.max_auc_gap is None or f[1] - f[0] <= self.max_auc_gap}
+        pool = within or fitted
+        chosen = min(pool, key=lambda i: (-pool[i][0], i))  # best validation AUC, ties: the earlier candidate
+        self.valid_auc_, self.fit_auc_, self.best_params_, self.booster_, self.best_iteration_, curve = fitted[chosen]
         self.evals_result_ = list(map(float, curve))
         self.n_rounds_, self.early_stopping_rounds_ = n_rounds, patience
         log = pd.DataFrame(rows)

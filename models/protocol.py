@@ -74,10 +74,15 @@ class DevelopmentProtocol:
         Adds the PD calibration, master scale and reason codes (unfitted calibration).
     choose_by : "validation_auc" or "scorecard"
         The best validation AUC (ties: the scorecard, then name order), or always the scorecard.
+    max_auc_gap : float, optional
+        With ``validation_auc``, candidates whose AUC on the fit rows exceeds their
+        validation AUC by more than this (overfitting) are passed over while another
+        candidate stays within it.
     """
 
     wrap: Callable[[str, Candidate], CreditModel]
     choose_by: str = "validation_auc"
+    max_auc_gap: float | None = None
 
     def __post_init__(self) -> None:
         if self.choose_by not in ("validation_auc", "scorecard"):
@@ -99,10 +104,14 @@ class DevelopmentProtocol:
             out[name] = self.wrap(name, estimator).fit_calibration(valid[features], valid["target"].to_numpy())
         return out
 
-    def validation_auc(self, models: Mapping[str, CreditModel], sample: pd.DataFrame, features: list[str]) -> dict[str, float]:
-        valid = self.role(sample, "validation")
-        y = valid["target"].to_numpy()
-        return {name: metrics.auc(y, model.predict_proba(valid[features])) for name, model in models.items()}
+    def auc(self, models: Mapping[str, CreditModel], sample: pd.DataFrame, features: list[str],
+            role: str = "validation") -> dict[str, float]:
+        """AUC of each model's PD on one role's rows (``validation`` or ``dev``, never a reported split)."""
+        if role not in ("dev", "validation"):
+            raise ModelError(f"protocol: the choice reads the dev and validation rows only, not {role!r}")
+        rows = self.role(sample, role)
+        y = rows["target"].to_numpy()
+        return {name: metrics.auc(y, model.predict_proba(rows[features])) for name, model in models.items()}
 
     def choose(self, models: Mapping[str, CreditModel], sample: pd.DataFrame, features: list[str]) -> str:
         """The candidate to register (see ``choose_by``); reads only the validation rows."""
@@ -112,5 +121,9 @@ class DevelopmentProtocol:
             if "scorecard" not in models:
                 raise ModelError("protocol: choose_by is 'scorecard' but there is no scorecard candidate")
             return "scorecard"
-        aucs = self.validation_auc(models, sample, features)
-        return min(aucs, key=lambda n: (-round(aucs[n], 12), n != "scorecard", n))
+        aucs = self.auc(models, sample, features)
+        pool = aucs
+        if self.max_auc_gap is not None:
+            fit = self.auc(models, sample, features, role="dev")
+            pool = {n: a for n, a in aucs.items() if fit[n] - a <= self.max_auc_gap} or aucs
+        return min(pool, key=lambda n: (-round(pool[n], 12), n != "scorecard", n))

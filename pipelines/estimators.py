@@ -56,7 +56,7 @@ def build_estimators(cfg: PortfolioConfig, binner: WoeBinner, selected: list[str
         out["xgboost"] = XGBoostChallenger(scaling, monotone=monotone, params=m.xgboost.params,
                                            search_seconds=m.xgboost.search_seconds if search else 0.0,
                                            n_search=m.xgboost.n_search if search else 1,
-                                           seed=cfg.sample.seed, categorical=categorical)
+                                           seed=cfg.sample.seed, categorical=categorical, max_auc_gap=m.max_auc_gap)
     if m.hist_gradient_boosting.enabled:
         out["hist_gradient_boosting"] = HistGradientBoostingCandidate(scaling, monotone=monotone,
                                                                       params=m.hist_gradient_boosting.params,
@@ -72,7 +72,7 @@ def build_protocol(cfg: PortfolioConfig) -> DevelopmentProtocol:
     def wrap(name: str, estimator: Candidate) -> CreditModel:
         return CreditModel(name, estimator, calibration, m.grades, m.reason_codes, m.labels, m.exact_reasons)
 
-    return DevelopmentProtocol(wrap=wrap, choose_by=m.choose_by)
+    return DevelopmentProtocol(wrap=wrap, choose_by=m.choose_by, max_auc_gap=m.max_auc_gap)
 
 
 def refit_function(cfg: PortfolioConfig, candidate: str, features: list[str]):

@@ -219,8 +219,11 @@ def test_missing_numbers_use_native_missing_handling(taiwan_xy, taiwan_challenge
 
 
 def test_scoring_pipeline_serves_the_challenger_from_raw_rows(german, german_xy, german_challenger):
-    _, Xt, _, _ = german_xy
-    pipe = ScoringPipeline(german_challenger, list(Xt.columns), "challenger")
+    from models.candidate import CreditModel
+
+    _, Xt, _, yt = german_xy
+    model = CreditModel("xgboost", german_challenger, {"method": "none"}).fit_calibration(Xt, yt)
+    pipe = ScoringPipeline(model, list(Xt.columns), "challenger")
     out = pipe.predict(german.loc[Xt.index])
     np.testing.assert_allclose(out["pd"], german_challenger.predict_proba(Xt))
     np.testing.assert_array_equal(out["score"], german_challenger.score(Xt))

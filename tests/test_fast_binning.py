@@ -325,3 +325,17 @@ def test_creditpipe_bin_end_to_end(small_book, tmp_path):
     assert (pd.read_csv(out / "bins" / "bureau_score.csv")["bin"] == "Special").any()
     timings = pd.read_csv(out / "timings.csv")
     assert {"read", "outcomes", "development sample", "binning", "selection"} <= set(timings["stage"])
+
+
+def test_empty_and_constant_variables_get_one_neutral_bin():
+    rng = np.random.default_rng(0)
+    n = 2000
+    X = pd.DataFrame({"gone": np.full(n, np.nan), "x": rng.normal(size=n), "flat": np.full(n, 3.0),
+                      "none": pd.Series([None] * n, dtype=object)})
+    y = (rng.random(n) < 0.1).astype(int)
+    b = WoeBinner().fit(X, y)
+    assert b.binning_table("gone").set_index("bin").loc["Missing", "count"] == n
+    assert b.binning_table("flat")["count"].iloc[0] == n
+    woe = b.transform(X)
+    assert (woe[["gone", "flat", "none"]] == 0).all().all()  # no information: the population average
+    assert b.summary().set_index("name").loc[["gone", "flat", "none"], "iv"].eq(0).all()

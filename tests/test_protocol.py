@@ -104,8 +104,9 @@ class SpyCandidate:
         return {}
 
 
-def _protocol(choose_by="validation_auc"):
-    return DevelopmentProtocol(wrap=lambda name, est: CreditModel(name, est, {"method": "platt"}, 5), choose_by=choose_by)
+def _protocol(choose_by="validation_auc", max_auc_gap=0.1):
+    return DevelopmentProtocol(wrap=lambda name, est: CreditModel(name, est, {"method": "platt"}, 5), choose_by=choose_by,
+                               max_auc_gap=max_auc_gap)
 
 
 def test_test_and_oot_rows_never_reach_fit_early_stopping_calibration_or_choice(sample, monkeypatch):
@@ -123,8 +124,10 @@ def test_test_and_oot_rows_never_reach_fit_early_stopping_calibration_or_choice(
     role = {s: set(sample.index[sample["split"] == s]) for s in ("dev", "validation", "test", "oot")}
     assert [kind for kind, _ in log if kind != "predict"] == ["fit", "eval set"] * 2
     for kind, rows in log:
-        expected = role["dev"] if kind == "fit" else role["validation"]
-        assert rows == expected, kind  # fit: the development rows; everything else: validation
+        if kind == "predict":  # calibration and choice: validation; the overfitting check: the fit rows
+            assert rows in (role["validation"], role["dev"])
+        else:  # fit: the development rows; the evaluation set (early stopping, search): validation
+            assert rows == (role["dev"] if kind == "fit" else role["validation"]), kind
         assert not rows & (role["test"] | role["oot"])
     assert seen_by_calibrator == [len(role["validation"])] * 2
     assert chosen == "xgboost"  # x1 drives the risk; noise does not
@@ -138,11 +141,25 @@ def test_choice_is_the_best_validation_auc_ties_to_the_scorecard(sample):
     models = protocol.fit({"xgboost": SpyCandidate("x1", log), "scorecard": SpyCandidate("x1", log)}, sample, ["x1"])
     assert protocol.choose(models, sample, ["x1"]) == "scorecard"
     valid = sample[sample["split"] == "validation"]
-    aucs = protocol.validation_auc(models, sample, ["x1"])
+    aucs = protocol.auc(models, sample, ["x1"])
     assert aucs["xgboost"] == pytest.approx(roc_auc_score(valid["target"], valid["x1"]), abs=1e-12)
     assert _protocol("scorecard").choose(models, sample, ["x1"]) == "scorecard"
     with pytest.raises(ModelError, match="choose_by"):
         _protocol("test_auc")
+
+
+def test_an_overfitted_candidate_is_passed_over_while_another_stays_within_the_gap(sample):
+    """xgboost reads x1 plus the outcome itself on the fit rows (a leak): near perfect there, x1 plus noise elsewhere."""
+    data = sample.assign(leak=np.where(sample["split"] == "dev", 4.0 * sample["target"], sample["noise"]) + sample["x1"])
+    log: list = []
+    models = _protocol().fit({"xgboost": SpyCandidate("leak", log), "scorecard": SpyCandidate("x2", log)}, data, ["leak", "x2"])
+    aucs = _protocol().auc(models, data, ["leak", "x2"])
+    assert aucs["xgboost"] > aucs["scorecard"]  # better on validation, but it overfits the fit rows
+    assert _protocol().auc(models, data, ["leak", "x2"], role="dev")["xgboost"] - aucs["xgboost"] > 0.1
+    assert _protocol().choose(models, data, ["leak", "x2"]) == "scorecard"
+    assert _protocol(max_auc_gap=None).choose(models, data, ["leak", "x2"]) == "xgboost"
+    with pytest.raises(ModelError, match="not 'test'"):
+        _protocol().auc(models, data, ["leak", "x2"], role="test")
 
 
 def test_xgboost_stops_early_on_the_validation_rows_only(sample, monkeypatch):
