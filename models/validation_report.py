@@ -52,7 +52,7 @@ class ReportInputs:
     psi_warn: float = 0.1
     psi_alert: float = 0.25
     calibration_alpha: float = 0.01  # level of the binomial, Jeffreys and Hosmer-Lemeshow tests
-    max_auc_gap: float = 0.05  # fit minus validation AUC above this is an overfitting warning
+    max_auc_gap: float = 0.10  # fit minus validation AUC above this is an overfitting warning
     pack: vp.PackInputs | None = None  # the validator pack: identity, supervisory tests, fairness, model card
 
 
