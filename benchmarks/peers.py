@@ -9,8 +9,9 @@ scorecardpy do not support pandas 3 / numpy 2. Imports nothing from the project.
 SPEC.json: ``data`` (CSV path), ``target``, ``bad_values``, ``id`` (id column, or null:
 the row position is the id, as the project does), ``features`` (the project's feature
 list), ``ids`` (CSV with columns ``application_id,split``; split in dev / test / oot),
-``peers`` (names to run). Each peer is fitted on the dev rows with its default settings
-and scores the test and oot rows. OUT.json: per peer ``{"ok": true, "seconds": fit+score
+``peers`` (names to run). Each peer is fitted with its default settings on the rows the
+project's development reads (``dev`` and ``validation``: peers need no held-out rows of
+their own) and scores the test and oot rows. OUT.json: per peer ``{"ok": true, "seconds": fit+score
 wall time (imports excluded), "version": ..., "settings": ..., "risk": {"test": [...], "oot": [...]}}`` with
 ``risk`` higher = more likely bad, in the order of the ids file; or ``{"ok": false,
 "error": "..."}``. Metrics are computed by the caller, with the project's own functions,
@@ -40,7 +41,8 @@ def load(spec: dict) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         raw["__id"] = np.arange(len(raw)).astype(str)
     ids = pd.read_csv(spec["ids"], dtype={"application_id": str})
     frame = raw.set_index("__id")
-    parts = {s: frame.loc[ids.loc[ids["split"] == s, "application_id"]] for s in ("dev", "test", "oot")}
+    parts = {s: frame.loc[ids.loc[ids["split"] == s, "application_id"]] for s in ("test", "oot")}
+    parts["dev"] = frame.loc[ids.loc[ids["split"].isin(["dev", "validation"]), "application_id"]]
     return frame, parts
 
 
