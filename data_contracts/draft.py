@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -128,7 +129,7 @@ def _infer_type(s: pd.Series) -> tuple[str, pd.Series]:
         parsed = pd.to_datetime(s, errors="coerce", format="mixed")
         if parsed.notna().sum() == s.notna().sum():
             return "date", parsed
-    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in head):
+    if all(isinstance(v, numbers.Number) and not isinstance(v, bool) for v in head):
         num = pd.to_numeric(s, errors="coerce")  # e.g. Decimal from a SQL NUMERIC
         if num.notna().sum() == s.notna().sum():
             return "float", num.astype("float64")
@@ -164,12 +165,12 @@ def _pii_reason(name: str, s: pd.Series, typ: str, n: int, distinct: int) -> str
     share = lambda rx: float(text.map(lambda v: bool(rx.match(v.strip()))).mean())  # noqa: E731
     if share(_EMAIL) > 0.5:
         return "content: e-mail addresses"
-    digits = text.str.count(r"\d")
-    if share(_PHONE) > 0.8 and (digits >= 9).mean() > 0.8:
-        return "content: phone numbers"
     near_unique = distinct > 0.9 * (n - int(s.isna().sum()))
     if share(_ID_CODE) > 0.8 and near_unique:
         return "content: unique id-like codes (national id, account or card numbers)"
+    digits = text.str.count(r"\d")
+    if share(_PHONE) > 0.8 and (digits >= 9).mean() > 0.8:
+        return "content: phone numbers"
     if n >= 100 and near_unique and (text.str.contains(r"[A-Za-z]{2,}\s+[A-Za-z]{2,}")).mean() > 0.5:
         return "content: near-unique free text (names, addresses)"
     return ""
