@@ -80,7 +80,7 @@ def taiwan_split(path: Path) -> tuple:
     test = np.zeros(len(y), dtype=bool)
     for cls in (0, 1):  # stratified 30 % test
         idx = np.flatnonzero(y == cls)
-        test[rng.permutation(idx)[: int(round(0.3 * len(idx)))]] = True
+        test[rng.permutation(idx)[: round(0.3 * len(idx))]] = True
     Xv = X.to_numpy(dtype=float)
     return Xv[~test], y[~test], Xv[test], y[test], list(X.columns)
 
@@ -90,7 +90,7 @@ def run_tool(python: Path, tool: str, data: Path, timeout: float) -> dict:
     start = time.perf_counter()
     try:
         proc = subprocess.run([str(python), str(WORKER), "--tool", tool, "--data", str(data), "--out", str(out)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+                              cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"ok": False, "error": f"did not finish in {timeout / 60:.0f} min (fit + transform)"}
     if proc.returncode != 0 or not out.exists():

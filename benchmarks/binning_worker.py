@@ -91,8 +91,9 @@ def run_toad(X, y, X_test):
 
 
 def run_scorecardpy(X, y, X_test):
-    import scorecardpy as sc
     from importlib.metadata import version
+
+    import scorecardpy as sc
 
     dt = X.assign(target=y)
     t0 = time.perf_counter()

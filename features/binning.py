@@ -22,7 +22,7 @@ import pandas as pd
 from features.errors import ConfigError, SampleError
 from features.optimal_binning import solve
 from features.prebinning import CAPACITY, N_QUANTILE_CELLS, CellCounts, PreBinner
-from features.woe import METRICS, WoeMap, woe_map
+from features.woe import METRICS, bin_label, woe_map
 
 MONOTONIC_TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "peak", "valley",
                     "convex", "concave", "peak_heuristic", "valley_heuristic")
@@ -110,13 +110,13 @@ class WoeBinner:
         self.max_exact_values, self.n_quantiles = max_exact_values, n_quantiles
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: pd.DataFrame, y) -> "WoeBinner":
+    def fit(self, X: pd.DataFrame, y) -> WoeBinner:
         y = self._check_target(np.asarray(y), len(X))
         self._set_variables(X)
         cells = self._prebinner().fit(X, y)
         return self.fit_prebinned(cells)
 
-    def fit_chunks(self, chunks: Callable[[], Iterable[tuple[pd.DataFrame, np.ndarray]]]) -> "WoeBinner":
+    def fit_chunks(self, chunks: Callable[[], Iterable[tuple[pd.DataFrame, np.ndarray]]]) -> WoeBinner:
         """Fit from data read chunk by chunk: ``chunks()`` yields ``(X, y)`` and is called twice (two passes)."""
         first = next(iter(chunks()), None)
         if first is None:
@@ -135,7 +135,7 @@ class WoeBinner:
             raise SampleError("binning: the development target needs both goods and bads")
         return self.fit_prebinned(cells)
 
-    def fit_prebinned(self, cells: dict[str, CellCounts]) -> "WoeBinner":
+    def fit_prebinned(self, cells: dict[str, CellCounts]) -> WoeBinner:
         """Solve every variable on its pre-bins (cells from :class:`~features.prebinning.PreBinner`)."""
         self.cells_ = cells
         self.binnings_, self.optimal_, self.maps_, self._tables = {}, {}, {}, {}
@@ -266,8 +266,6 @@ class WoeBinner:
 
 
 def _tidy(table: pd.DataFrame) -> pd.DataFrame:
-    from features.woe import bin_label
-
     out = table[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS)
     out["bin"] = out["bin"].map(bin_label)
     for col in ("count", "goods", "bads"):

@@ -49,7 +49,7 @@ class QuantileSketch:
         self.exact_ = True
         self.n_ = 0
 
-    def update(self, values: np.ndarray) -> "QuantileSketch":
+    def update(self, values: np.ndarray) -> QuantileSketch:
         """Add a chunk of clean values."""
         values = np.asarray(values, dtype=float)
         n = len(values)
@@ -73,7 +73,7 @@ class QuantileSketch:
         self.n_ += n
         return self
 
-    def merge(self, other: "QuantileSketch") -> "QuantileSketch":
+    def merge(self, other: QuantileSketch) -> QuantileSketch:
         """Combine with the sketch of another chunk (in place; returns self)."""
         self._absorb(other.values_, other.weights_, other.exact_)
         self.n_ += other.n_
@@ -162,7 +162,7 @@ class CellCounts:
     lo: float = np.inf  # smallest and largest clean value (numeric)
     hi: float = -np.inf
 
-    def add(self, other: "CellCounts") -> "CellCounts":
+    def add(self, other: CellCounts) -> CellCounts:
         """Counts of two chunks of the same variable (same edges / categories)."""
         if self.kind == "categorical":
             cats = list(dict.fromkeys(self.categories + other.categories))
@@ -261,7 +261,7 @@ class PreBinner:
             return col.to_numpy(dtype=float, na_value=np.nan)
         return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
-    def sketch_chunk(self, X: pd.DataFrame) -> "PreBinner":
+    def sketch_chunk(self, X: pd.DataFrame) -> PreBinner:
         for name in self.numeric:
             self.sketches_[name].update(clean_values(self._values(X, name), self.special_codes.get(name)))
         return self
