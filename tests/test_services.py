@@ -1,5 +1,6 @@
-"""End to end against REAL services on 127.0.0.1: an `mlflow server` process, and a `dagster-webserver`
-plus `dagster-daemon` driven through the GraphQL API.
+"""End to end against REAL services on 127.0.0.1: an `mlflow server` process; and the plumbing every service
+test shares (free ports, start/poll/stop of a server process, a GraphQL client). The `dagster-webserver` +
+`dagster-daemon` story (GraphQL launches, schedules, sensors, alerts, Chromium) is tests/test_ui_e2e.py.
 
 Every server is started here on a free port, polled until ready (at most 90 s) and stopped here
 (SIGTERM to its own process group, SIGKILL after a grace period), also when a test fails.
@@ -9,7 +10,6 @@ No traffic leaves 127.0.0.1.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,7 +24,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from tests.conftest import ROOT, isolated_env, read_summary, run_creditpipe
+from tests.conftest import isolated_env, read_summary, run_creditpipe
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,6 @@ BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 READY_TIMEOUT = 90
 RUN_TIMEOUT = 360
-CHECKS = {("applications", "contract"), ("performance", "contract")}
 
 
 # --------------------------------------------------------------------------- process plumbing
@@ -124,7 +123,8 @@ def mlflow_server(tmp_path_factory):
 def server_run(mlflow_server, small_book):
     url, tmp = mlflow_server
     config = tmp / "portfolio.yaml"
-    config.write_text(f"source:\n  kind: warehouse\n  url: duckdb:///{small_book}\nmodels:\n  xgboost: {{enabled: false}}\n")
+    config.write_text(f"portfolio: demo\nsource:\n  kind: warehouse\n  url: duckdb:///{small_book}\n"
+                      "models:\n  xgboost: {enabled: false}\n")
     env = {**isolated_env(tmp), "MLFLOW_TRACKING_URI": url}
     proc = run_creditpipe(["run", "--config", str(config), "--workdir", str(tmp / "work")], env, cwd=tmp, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -190,181 +190,3 @@ class GraphQL:
         body = resp.json()
         assert not body.get("errors"), body["errors"]
         return body["data"]
-
-
-WORKSPACE_Q = """
-query {
-  workspaceOrError {
-    __typename
-    ... on PythonError { message }
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        locationOrLoadError {
-          __typename
-          ... on PythonError { message stack }
-          ... on RepositoryLocation {
-            name
-            repositories {
-              name
-              jobs { name }
-              schedules { name cronSchedule executionTimezone pipelineName }
-              assetNodes {
-                assetKey { path }
-                assetChecksOrError { ... on AssetChecks { checks { name blocking } } }
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}"""
-
-DAEMON_Q = "query { instance { daemonHealth { allDaemonStatuses { daemonType required healthy } } } }"
-
-RUN_Q = """
-query ($runId: ID!) {
-  runOrError(runId: $runId) { __typename ... on Run { status jobName } ... on PythonError { message } }
-}"""
-
-CHECK_Q = """
-query ($path: [String!]!, $limit: Int!) {
-  assetCheckExecutions(assetKey: {path: $path}, checkName: "contract", limit: $limit) {
-    runId status evaluation { success }
-  }
-}"""
-
-
-def _workspace(gql: GraphQL) -> dict:
-    data = gql(WORKSPACE_Q)["workspaceOrError"]
-    assert data["__typename"] == "Workspace", data
-    return data
-
-
-def _location_loaded(gql: GraphQL) -> bool:
-    entries = _workspace(gql)["locationEntries"]
-    return bool(entries) and all(e["loadStatus"] == "LOADED" for e in entries)
-
-
-@pytest.fixture(scope="module")
-def dagster_services(tmp_path_factory, small_book):
-    tmp = tmp_path_factory.mktemp("dagster_services")
-    book = tmp / "book.duckdb"  # a copy of its own: the corruption test edits it
-    shutil.copy(small_book, book)
-    config = tmp / "portfolio.yaml"
-    config.write_text(f"source:\n  kind: warehouse\n  url: duckdb:///{book}\nmodels:\n  xgboost: {{enabled: false}}\n")
-    env = isolated_env(tmp)  # DAGSTER_HOME=<tmp>/dagster with the repo's dagster.yaml, sqlite MLflow store
-    env.update(CREDITPIPE_CONFIG=str(config), CREDITPIPE_WORKDIR=str(tmp / "work"))
-    port = free_port()
-    gql = GraphQL(port)
-    cwd = ROOT  # as `make ui` does: the code location "pipelines" comes from pyproject.toml's [tool.dagster]
-    web = [str(BIN / "dagster-webserver"), "-h", HOST, "-p", str(port)]
-    daemon = [str(BIN / "dagster-daemon"), "run"]
-    with service("dagster-webserver", web, env, cwd,
-                 lambda: _get_ok(f"http://{HOST}:{port}/server_info") and _location_loaded(gql), log_dir=tmp), \
-         service("dagster-daemon", daemon, env, cwd, lambda: True, log_dir=tmp):
-        yield gql, port, env, tmp, book
-
-
-def _repo(gql: GraphQL) -> tuple[str, dict]:
-    [entry] = _workspace(gql)["locationEntries"]
-    loc = entry["locationOrLoadError"]
-    assert loc["__typename"] == "RepositoryLocation", loc
-    [repo] = loc["repositories"]
-    return loc["name"], repo
-
-
-def _launch_and_wait(gql: GraphQL, port: int) -> tuple[str, str]:
-    from dagster_graphql import DagsterGraphQLClient
-
-    location, repo = _repo(gql)
-    client = DagsterGraphQLClient(HOST, port_number=port)
-    # The run is queued; the daemon's run coordinator launches it in a run worker process, where the
-    # job's in-process executor runs every step (as a scheduled run would).
-    run_id = client.submit_job_execution("nightly", repository_location_name=location, repository_name=repo["name"])
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while True:
-        run = gql(RUN_Q, {"runId": run_id})["runOrError"]
-        assert run["__typename"] == "Run", run
-        if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
-            return run_id, run["status"]
-        assert time.monotonic() < deadline, f"run {run_id} still {run['status']} after {RUN_TIMEOUT} s"
-        time.sleep(2)
-
-
-def _run_failure_text(gql: GraphQL, run_id: str) -> str:
-    q = """query ($runId: ID!) { logsForRun(runId: $runId, limit: 2000) {
-             ... on EventConnection { events { __typename ... on MessageEvent { message } } } } }"""
-    events = gql(q, {"runId": run_id})["logsForRun"].get("events", [])
-    return "\n".join(e.get("message") or "" for e in events)[-4000:]
-
-
-def test_code_location_loads_job_schedule_and_checks(dagster_services):
-    gql, *_ = dagster_services
-    location, repo = _repo(gql)
-    assert location == "pipelines"
-    assert "nightly" in {j["name"] for j in repo["jobs"]}
-    [schedule] = [s for s in repo["schedules"] if s["name"] == "nightly_retraining"]
-    assert schedule == {"name": "nightly_retraining", "cronSchedule": "0 2 * * *", "executionTimezone": "UTC",
-                        "pipelineName": "nightly"}
-    checks = {("/".join(n["assetKey"]["path"]), c["name"], c["blocking"])
-              for n in repo["assetNodes"] for c in n["assetChecksOrError"].get("checks", [])}
-    assert checks == {(a, c, True) for a, c in CHECKS}
-
-
-@pytest.fixture(scope="module")
-def nightly_run(dagster_services):
-    gql, port, env, tmp, _ = dagster_services
-    run_id, status = _launch_and_wait(gql, port)  # queued: the daemon's run coordinator launches it
-    assert status == "SUCCESS", _run_failure_text(gql, run_id)
-    return run_id
-
-
-def test_nightly_run_through_graphql_registers_the_champion(dagster_services, nightly_run):
-    gql, _, env, tmp, _ = dagster_services
-    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
-    [version] = client.search_model_versions("name='credit-pipeline-demo'")
-    assert str(version.version) == "1" and version.tags["dagster_run_id"] == nightly_run
-    assert str(client.get_model_version_by_alias("credit-pipeline-demo", "champion").version) == "1"
-    for asset in ("applications", "performance"):
-        [ex] = gql(CHECK_Q, {"path": [asset], "limit": 5})["assetCheckExecutions"]
-        assert ex["runId"] == nightly_run and ex["status"] == "SUCCEEDED" and ex["evaluation"]["success"]
-    assert (tmp / "work" / nightly_run / "report" / "validation_report.html").is_file()
-
-
-def test_corrupted_book_fails_the_run_and_keeps_the_champion(dagster_services, nightly_run):
-    gql, port, env, tmp, book = dagster_services
-    with duckdb.connect(str(book)) as con:
-        con.execute("update applications set monthly_income = -5 where application_id in "
-                    "(select application_id from applications where monthly_income is not null limit 25)")
-    run_id, status = _launch_and_wait(gql, port)
-    assert status == "FAILURE"
-    [ex] = [e for e in gql(CHECK_Q, {"path": ["applications"], "limit": 5})["assetCheckExecutions"]
-            if e["runId"] == run_id]
-    assert ex["status"] == "FAILED" and ex["evaluation"]["success"] is False
-    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
-    assert [str(v.version) for v in client.search_model_versions("name='credit-pipeline-demo'")] == ["1"]
-    assert str(client.get_model_version_by_alias("credit-pipeline-demo", "champion").version) == "1"
-    failed = client.search_runs([client.get_experiment_by_name("credit-pipeline").experiment_id],
-                                f"tags.dagster_run_id = '{run_id}'")
-    assert [r.data.tags.get("status") for r in failed] == ["contract_failed"]
-    # nothing downstream of the contract ran
-    assert not (tmp / "work" / run_id / "report").exists()
-
-
-def test_daemon_is_healthy(dagster_services):
-    gql, _, env, tmp, _ = dagster_services
-    deadline = time.monotonic() + READY_TIMEOUT
-    while True:
-        statuses = gql(DAEMON_Q)["instance"]["daemonHealth"]["allDaemonStatuses"]
-        required = {s["daemonType"]: s["healthy"] for s in statuses if s["required"]}
-        if required and all(required.values()):
-            break
-        assert time.monotonic() < deadline, f"daemons not healthy: {statuses}"
-        time.sleep(2)
-    assert {"SCHEDULER", "QUEUED_RUN_COORDINATOR"} <= set(required)
-    proc = subprocess.run([str(BIN / "dagster-daemon"), "liveness-check"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -12,7 +12,6 @@ from pipelines.config import PortfolioConfig
 from pipelines.registry_store import load_champion_model
 from pipelines.monitoring_report import log_monitoring_run, write_monitoring_report
 from pipelines.resources import MlflowResource, PortfolioResource, WorkdirResource
-from pipelines.scoring import conform_to_schema
 from pipelines.storage import mlflow_run_link
 
 CHECKS = {
@@ -64,14 +63,14 @@ def policy(cfg: PortfolioConfig) -> MonitoringPolicy:
 
 def monitor_champion(cfg: PortfolioConfig, champion, applications: pd.DataFrame, performance: pd.DataFrame,
                      modeling_sample: ModelingSample) -> MonitoringResult:
-    """Score the development window's and today's through-the-door applications with the champion and compare.
+    """Score the development window's and today's through-the-door applications with the champion (its own
+    registered scoring pipeline, which reads raw rows as in training) and compare.
 
     The development window is the application months of the last retrain's development split;
     every application of those months counts (rejects included), as every application counts now.
     """
     m = cfg.monitoring
-    schema = champion.metadata.get_input_schema()
-    features = schema.input_names()
+    pipeline = champion.unwrap_python_model().pipeline  # raw rows in, as `creditpipe score` reads them
     dated = "application_date" in applications.columns
     app_month = (pd.to_datetime(applications["application_date"]).dt.to_period("M") if dated
                  else pd.Series(pd.NaT, index=applications.index))
@@ -82,21 +81,16 @@ def monitor_champion(cfg: PortfolioConfig, champion, applications: pd.DataFrame,
         reference = applications[applications["application_id"].isin(modeling_sample.split("dev")["application_id"])]
     current = newest_applications(applications, m.recent_months)
 
-    def decide(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        X = conform_to_schema(frame, schema, name)[features]
-        return champion.predict(X).reset_index(drop=True), X
-
     def approved(frame: pd.DataFrame) -> np.ndarray:
         return (frame["decision"] == "approved").to_numpy() if "decision" in frame.columns else np.ones(len(frame), bool)
 
-    ref_decisions, ref_X = decide(reference, "applications (development window)")
-    cur_decisions, cur_X = decide(current, "applications (newest months)")
     early = (early_delinquency(performance, app_month.set_axis(applications["application_id"].to_numpy()), m.early_dpd,
                                m.early_mob) if dated and len(performance) else pd.Series(dtype=float))
     ref_early = early.reindex(reference["application_id"].to_numpy()).to_numpy()
-    monitor = ChampionMonitor(policy(cfg), m.approval_cutoff).fit(ref_decisions, ref_X, approved(reference), ref_early)
-    return monitor.evaluate(cur_decisions, cur_X, approved(current),
-                            recent_vintages(applications, app_month, early, champion, schema, features, m.early_vintages),
+    monitor = ChampionMonitor(policy(cfg), m.approval_cutoff).fit(
+        pipeline.predict(reference), pipeline.input_frame(reference), approved(reference), ref_early)
+    return monitor.evaluate(pipeline.predict(current), pipeline.input_frame(current), approved(current),
+                            recent_vintages(applications, app_month, early, pipeline, m.early_vintages),
                             model_features=model_features(champion))
 
 
@@ -108,14 +102,13 @@ def model_features(champion) -> list[str] | None:
     return None
 
 
-def recent_vintages(applications, app_month, early: pd.Series, champion, schema, features, vintages: int) -> pd.DataFrame | None:
+def recent_vintages(applications, app_month, early: pd.Series, pipeline, vintages: int) -> pd.DataFrame | None:
     """Grade and early-delinquency flag of the approved loans of the newest ``vintages`` observable vintages."""
     observed = early.dropna()
     if observed.empty:
         return None
     loans = applications[applications["application_id"].isin(observed.index)]
     months = app_month[loans.index]
-    newest = np.sort(months.unique())[-vintages:]
-    loans = loans[months.isin(newest).to_numpy()]
-    grades = champion.predict(conform_to_schema(loans, schema, "applications (recent vintages)")[features])["grade"]
-    return pd.DataFrame({"grade": grades.to_numpy(), "early": observed.reindex(loans["application_id"].to_numpy()).to_numpy()})
+    loans = loans[months.isin(np.sort(months.unique())[-vintages:]).to_numpy()]
+    return pd.DataFrame({"grade": pipeline.predict(loans)["grade"].to_numpy(),
+                         "early": observed.reindex(loans["application_id"].to_numpy()).to_numpy()})
