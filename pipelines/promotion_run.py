@@ -54,7 +54,6 @@ from pipelines.registry_store import (
     verify_version,
 )
 from pipelines.resources import MlflowResource
-from pipelines.scoring import conform_to_schema
 
 
 def run_fingerprint(cfg: PortfolioConfig, tables: dict[str, pd.DataFrame]) -> RunFingerprint:
@@ -87,12 +86,13 @@ def compare_with_champion(res: MlflowResource, cfg: PortfolioConfig, sample: Mod
         champion = load_champion_model(res, cfg.model_name)
     if champion is None:
         return ChampionComparison(**base)
-    schema = champion.model.metadata.get_input_schema()
+    # its own registered scoring pipeline reads this run's rows the way the champion was trained to read them
+    pipeline: ScoringPipeline = champion.model.unwrap_python_model().pipeline
     scored = {}
     try:
         for split in ("dev", "test", "oot"):
             rows = sample.split(split)
-            out = champion.model.predict(conform_to_schema(rows, schema, "modeling_sample")[schema.input_names()])
+            out = pipeline.predict(rows)
             scored[split] = pd.DataFrame({"target": rows["target"].to_numpy(), "pd": out["pd"].to_numpy(),
                                           "score": out["score"].to_numpy(), "grade": out["grade"].to_numpy()})
     except ModelError as exc:
