@@ -42,8 +42,8 @@ Reading new rows (``transform``)
   error naming the table, column, how many rows and examples -- the file is not in the
   format the model was trained on. A column overridden to numeric in config reads such
   values as missing instead (as at training) and counts them (``unreadable``). Numbers
-  stored as numbers (a Parquet file) are taken as they are, except in a percent column,
-  where ``0.8`` or ``80`` would be ambiguous (an error).
+  stored as numbers (a Parquet file, rows already read) are taken as the values they are
+  (in a percent column: the fraction, as training read ``12.5%``).
 * **Categories**: a value known from training is kept; otherwise it is stripped of blanks;
   still unknown, it is matched ignoring case and runs of blanks (``" salaried "``,
   ``"SALARIED"`` -> ``"Salaried"``) when exactly one training category matches
@@ -70,6 +70,7 @@ from features.number_text import (
     _read_numbers,
     format_number,
     is_text,
+    plain_numbers,
     read_numbers,
     stripped_text,
 )
@@ -188,7 +189,7 @@ class InputReader:
         prefix = f"override {override}; " if override else ""
 
         def categorical(text: pd.Series, rule: str, example):
-            cats = tuple(sorted(set(text.dropna().tolist())))
+            cats = tuple(sorted({str(v) for v in pd.unique(text.dropna())}))
             return _as_categorical(text), ColumnReading(col, "categorical", "category", categories=cats), rule, example
 
         def numeric(num: pd.Series, source: str, rule: str, example, fmt=None, lenient=False):
@@ -328,10 +329,13 @@ def _read_numeric(reading: ColumnReading, series: pd.Series, table: str, report:
     if pd.api.types.is_bool_dtype(series.dtype):
         return _as_numeric(series.astype(float))
     if pd.api.types.is_numeric_dtype(series.dtype) and not is_text(series):
-        if fmt is not None and fmt.percent:
-            raise SourceError(f"{table}: column '{col}' was written as percent text at training (e.g. '12.5%'); "
-                              "numbers without '%' are ambiguous (0.125 or 12.5?): give the column as text with '%'")
-        return _as_numeric(series)
+        return _as_numeric(series)  # numbers stored as numbers are values already (a percent column: the fraction)
+    plain = reading.source == "number" or (reading.source == "text" and (fmt is None or fmt.plain))
+    if plain and pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        stripped = series.str.strip()
+        values = plain_numbers(stripped.mask(stripped == ""))  # one vectorised pass; None: some text is not a number
+        if values is not None:
+            return _as_numeric(pd.Series(values, index=series.index))
     codes, distinct = _distinct_text(series)
     present = [d for d in distinct if d is not None]
     if reading.source == "bool":
@@ -347,8 +351,8 @@ def _read_numeric(reading: ColumnReading, series: pd.Series, table: str, report:
         shown = [] if is_pii_name(col) else [d for d, b in zip(distinct, bad) if b and not shows_personal(d)][:3]
         if not reading.lenient:
             what = {"bool": "True/False", "number": "plain numbers"}.get(reading.source, "numbers written as at training")
-            raise SourceError(f"{table}: column '{col}' must hold {what}; {int(rows.sum())} row(s) hold text that is not "
-                              f"(e.g. {shown})" + _format_hint(fmt))
+            raise SourceError(f"{table}: column '{col}' is numeric and must hold {what}; {int(rows.sum())} row(s) hold "
+                              f"text that is not (e.g. {shown})" + _format_hint(fmt))
         report.add(col, "unreadable", int(rows.sum()), shown)
     lookup = np.append(values, np.nan)
     return _as_numeric(pd.Series(lookup[codes], index=series.index))
@@ -432,11 +436,9 @@ def _distinct_text(series: pd.Series) -> tuple[np.ndarray, list[str | None]]:
 
 def _raw_text(series: pd.Series) -> pd.Series:
     """Values as text as the source holds them (no stripping); numbers without a trailing .0."""
-    s = series.astype(object)
-    mask = s.notna()
-    out = pd.Series(np.nan, index=s.index, dtype=object)
-    out[mask] = [_as_text(v) for v in s[mask]]
-    return out
+    codes, uniques = pd.factorize(series)
+    lookup = np.array([_as_text(u) for u in uniques] + [np.nan], dtype=object)
+    return pd.Series(lookup[codes], index=series.index, dtype=object)
 
 
 def _as_numeric(values: pd.Series) -> pd.Series:

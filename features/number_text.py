@@ -143,9 +143,49 @@ class _Reading:
 
 
 def _plain(values: Sequence[str]) -> np.ndarray:
-    """Plain numbers as :func:`pandas.to_numeric` reads them; NaN for anything else (and for inf)."""
-    out = pd.to_numeric(pd.Series(list(values), dtype="str"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    """Plain numbers; NaN for anything else (and for inf).
+
+    Which texts are plain numbers is :func:`pandas.to_numeric`'s rule; their values come
+    from Arrow's correctly rounded parser (Python's ``float`` where Arrow declines), the
+    parser :func:`plain_numbers` uses on whole columns, so training and scoring agree to
+    the last bit whichever path a value takes.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pd.Series(list(values), dtype="str")
+    accepted = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    ok = np.isfinite(accepted)
+    out = np.full(len(texts), np.nan)
+    if ok.any():
+        chosen = texts[ok]
+        try:
+            out[ok] = pc.cast(pa.array(chosen.tolist(), type=pa.string()), pa.float64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:
+            out[ok] = [float(v) for v in chosen]
     return np.where(np.isfinite(out), out, np.nan)
+
+
+def plain_numbers(texts: pd.Series) -> np.ndarray | None:
+    """A whole column of stripped texts (missing allowed) as plain numbers in one vectorised pass.
+
+    ``None`` when some text is not a plain number as :func:`_plain` reads it (the caller
+    then reads value by value and can say which); values equal :func:`_plain`'s.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(texts.to_numpy(dtype=object, na_value=None) if not isinstance(texts.dtype, pd.StringDtype) else texts,
+                   type=pa.string(), from_pandas=True)
+    try:
+        out = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        return None
+    out = np.asarray(out, dtype=float)
+    present = ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if not np.isfinite(out[present]).all():
+        return None
+    return out
 
 
 def _read_numbers(values: Sequence[str]) -> _Reading:
@@ -153,7 +193,7 @@ def _read_numbers(values: Sequence[str]) -> _Reading:
     r.values = list(values)
     series = pd.Series(r.values, dtype="str")
     r.leading_zeros = series[series.str.match(r"^[+-]?0\d+$")].tolist()
-    plain = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    plain = _plain(r.values)
     if np.isfinite(plain).all():
         r.array = plain
         return r
