@@ -313,6 +313,9 @@ def iter_table_chunks(path: str | Path, columns: Sequence[str], chunk_rows: int 
     raw = _raw_names(path, encoding)
     stripped = _check_header(path, raw)
     by_name = dict(zip(stripped, raw))
+    missing = [c for c in columns if c not in by_name]
+    if missing:
+        raise SourceError(f"flat table {path}: required column(s) missing: {missing}")
     wanted = [by_name[c] for c in columns]
     if _kind(path) == "parquet":
         import pyarrow.parquet as pq

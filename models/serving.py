@@ -19,6 +19,7 @@ import pandas as pd
 from features.errors import ModelError
 from features.feature_domain import FeatureDomain
 from features.input_reader import InputReader, ReadReport
+from features.number_text import plain_numbers
 
 __all__ = ["CreditScoreModel", "ScoringCounts", "ScoringPipeline", "scoring_pipelines"]
 
@@ -130,10 +131,16 @@ class ScoringPipeline:
 
 
 def _typed(X: pd.DataFrame) -> pd.DataFrame:
-    """Numbers as float64 (missing = NaN), everything else as text (missing = None)."""
+    """Without a fitted reader: numbers (and text that is all plain numbers) as float64, other values as text."""
     X = X.copy()
     for col in X.columns:
-        if pd.api.types.is_numeric_dtype(X[col]) and not pd.api.types.is_bool_dtype(X[col]):
+        numbers = None
+        if pd.api.types.is_string_dtype(X[col]) and not pd.api.types.is_object_dtype(X[col]):
+            stripped = X[col].str.strip()
+            numbers = plain_numbers(stripped.mask(stripped == ""))
+        if numbers is not None:
+            X[col] = numbers
+        elif pd.api.types.is_numeric_dtype(X[col]) and not pd.api.types.is_bool_dtype(X[col]):
             X[col] = X[col].astype("float64")
         else:
             values = X[col].astype(str).to_numpy(dtype=object)

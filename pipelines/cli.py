@@ -176,8 +176,8 @@ def cmd_score(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from features.errors import ModelError
-    from pipelines.resources import default_tracking_uri
     from pipelines.scoring import count_rows, score_file
+    from pipelines.tracking import default_tracking_uri  # noqa: I001  (not pipelines.resources: no Dagster to score)
 
     mlflow.set_tracking_uri(default_tracking_uri())
     try:

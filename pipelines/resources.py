@@ -154,10 +154,7 @@ class MlflowResource(dg.ConfigurableResource):
         return client.create_experiment(name, artifact_location=location)
 
 
-def default_tracking_uri() -> str:
-    import os
-
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path('.data/mlflow.db').resolve()}"
+from pipelines.tracking import default_tracking_uri  # noqa: E402  (defined without Dagster for creditpipe score)
 
 
 class WorkdirResource(dg.ConfigurableResource):
