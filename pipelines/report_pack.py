@@ -126,7 +126,7 @@ def validator_pack_inputs(cfg: PortfolioConfig, res: MlflowResource, run_id: str
         protected_as_feature=p.used_as_feature, approval_rate=p.approval_rate, monitoring=monitoring,
         monitoring_note=("This run's own monitoring of the champion runs after registration (the `monitoring` asset): "
                          f"its report is `<workdir>/{run_id}/monitoring/monitoring_report.html` and an MLflow run tagged "
-                         "kind=monitoring. Above: the champion's latest monitoring before this run, from the registry."
+                         "kind=monitoring. Below: the champion's latest monitoring before this run, from the registry."
                          if monitoring else
                          "No monitoring result is recorded on the champion yet. This run's monitoring runs after "
                          f"registration (the `monitoring` asset): `<workdir>/{run_id}/monitoring/monitoring_report.html` "
