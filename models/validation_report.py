@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from models import metrics as mx
@@ -101,7 +102,10 @@ def _split(inp: ReportInputs, name: str) -> pd.DataFrame:
 
 
 def _number(v):
-    return None if isinstance(v, float) and v != v else (v.item() if hasattr(v, "item") else v)
+    """A table cell as a plain JSON value: NaN → None, NumPy scalars → Python numbers."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    return None if isinstance(v, float) and v != v else v
 
 
 def _splits_of(res: dict, name: str) -> list[str]:
@@ -439,7 +443,7 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
         Table(f"Score PSI, {rows_caption(res, 'dev')} vs {rows_caption(res, 'oot', oot_name)} ({chosen}): "
               f"{_fmt(o['psi'])}", res["score_psi_table"]),
         Table(f"CSI per feature, {rows_caption(res, 'dev')} vs {rows_caption(res, 'oot', oot_name)}", res["csi"]),
-    ], plots=[("Score distribution: development vs " + oot_name,
+    ], plots=[(f"Score distribution: {rows_caption(res, 'dev')} vs {rows_caption(res, 'oot', oot_name)}",
                plots.distribution_plot({"development": dev[f"score_{chosen}"].to_numpy(), oot_name: oot[f"score_{chosen}"].to_numpy()}))])
 
     backtest = Section("Backtest", "backtest")
@@ -447,7 +451,8 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
         backtest.tables.append(Table(f"Out of time, month by month, every candidate ({rows_caption(res, 'oot', oot_name)};"
                                      " rows per month in the table)", res["by_month"]))
         part = res["by_month"][res["by_month"].candidate == chosen]
-        backtest.plots.append((f"Out-of-time bad rate (bars) and AUC (line) by month, {chosen}",
+        backtest.plots.append((f"Out-of-time bad rate (bars) and AUC (line) by month, {chosen}, "
+                               f"{rows_caption(res, 'oot', oot_name)}",
                                plots.bar_plot([str(pd.Timestamp(x).date())[:7] for x in part.application_month], part.bad_rate,
                                               "Bad rate and AUC by month", "bad rate", (list(part.auc), "AUC"))))
     else:
