@@ -107,7 +107,7 @@ MAX_INTEGER_SPAN = 1 << 20
 
 def _integer_offsets(values: np.ndarray) -> tuple[np.ndarray, float] | None:
     """``values - min`` as integers when every value is an integer in a span of at most MAX_INTEGER_SPAN."""
-    if not len(values):
+    if not len(values) or not np.array_equal(np.floor(values[:1000]), values[:1000]):  # cheap early no
         return None
     lo, hi = float(values.min()), float(values.max())
     if hi - lo >= MAX_INTEGER_SPAN:
@@ -197,21 +197,33 @@ def count_numeric(values: np.ndarray, y: np.ndarray, edges: np.ndarray, special_
     """
     values = np.asarray(values, dtype=float)
     miss = np.isnan(values)
-    spec = special_mask(values, special_codes) & ~miss
-    clean = ~(miss | spec)
-    x, yc = values[clean], y[clean]
-    ints = _integer_offsets(x) if len(edges) and len(edges) <= MAX_INTEGER_SPAN else None
+    spec = special_mask(values, special_codes) if special_codes else None
+    clean = ~miss if spec is None else ~(miss | spec)
+    n_cells = len(edges) + 1
+    head = values[:1000][~miss[:1000]]
+    ints = _integer_offsets(values[clean]) if len(edges) and np.array_equal(np.floor(head), head) else None
     if ints is not None:
         # integer values: the cell of every value in the span from a lookup table, not a binary search
         lut = np.searchsorted(edges, ints[1] + np.arange(int(ints[0].max()) + 1), side="right")
-        idx = lut[ints[0]]
+        idx = np.full(len(values), n_cells, dtype=np.int64)
+        idx[clean] = lut[ints[0]]
     else:
-        idx = np.searchsorted(edges, x, side="right")
-    counts = np.bincount(idx * 2 + yc, minlength=2 * (len(edges) + 1)).reshape(-1, 2)
-    exact = check_exact and bool(np.all(idx > 0) and np.array_equal(edges[np.maximum(idx - 1, 0)], x))
-    return CellCounts("numeric", edges=edges, goods=counts[:, 0].astype(np.int64), bads=counts[:, 1].astype(np.int64),
-                      missing=_pair(y[miss]), special=_pair(y[spec]), exact=exact,
-                      lo=float(x.min()) if len(x) else np.inf, hi=float(x.max()) if len(x) else -np.inf)
+        idx = np.searchsorted(edges, values, side="right")  # NaN sorts last; its cell is overwritten below
+    # missing and special rows go to two extra cells, so one bincount over the whole column counts everything
+    idx[miss] = n_cells
+    if spec is not None:
+        idx[spec & ~miss] = n_cells + 1
+    counts = np.bincount(idx * 2 + y, minlength=2 * (n_cells + 2)).reshape(-1, 2).astype(np.int64)
+    exact = False
+    if check_exact:
+        x = values[clean]
+        cell = idx[clean]
+        exact = bool(np.all(cell > 0) and np.array_equal(edges[np.maximum(cell - 1, 0)], x))
+    any_clean = bool(clean.any())
+    return CellCounts("numeric", edges=edges, goods=counts[:n_cells, 0], bads=counts[:n_cells, 1],
+                      missing=counts[n_cells], special=counts[n_cells + 1], exact=exact,
+                      lo=float(np.min(values, where=clean, initial=np.inf)) if any_clean else np.inf,
+                      hi=float(np.max(values, where=clean, initial=-np.inf)) if any_clean else -np.inf)
 
 
 def count_categorical(values: pd.Series, y: np.ndarray, special_codes=()) -> CellCounts:
