@@ -310,9 +310,12 @@ def approve(res: MlflowResource, model_name: str, version: str, reject: bool = F
         if reject:
             for k, v in record.items():
                 client.set_model_version_tag(model_name, version, k, v)
-        if parent:
-            for k, v in record.items():
-                client.set_tag(parent, k, v)
-            client.set_tag(parent, "decision", "rejected" if reject else CHAMPION)
+        if parent:  # the run's copy of the record; the version's tags above are the record itself
+            try:
+                for k, v in {**record, "decision": "rejected" if reject else CHAMPION}.items():
+                    client.set_tag(parent, k, v)
+            except MlflowException as exc:
+                if exc.error_code != "PERMISSION_DENIED":
+                    raise
         champion = aliased_version(client, model_name, CHAMPION)
     return Approval(model_name, version, not reject, user, at, reason, champion)

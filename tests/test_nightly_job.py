@@ -31,12 +31,13 @@ def test_summary_has_every_documented_key(job_runs):
 def test_model_is_registered_and_champion_points_at_it(job_runs):
     tmp, env, [(first, _), (second, _)] = job_runs
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])
-    assert first["model_version"] == "1" and first["champion_version"] == "1"
-    assert second["model_version"] == "2"
+    assert first["model_version"] == "1" and first["champion_version"] == "1" and first["decision"] == "champion"
+    # Same input tables, config, code and seed: nothing new to register.
+    assert second["model_version"] is None and second["decision"] == "unchanged" and not second["promoted"]
+    assert "unchanged since version 1" in second["promotion_reason"]
     champion = client.get_model_version_by_alias(first["model_name"], "champion")
-    # Same data, same seed: the second model's OOT AUC ties the first's, so the first stays champion.
     assert str(champion.version) == "1" == second["champion_version"]
-    assert not second["promoted"] and "does not beat" in second["promotion_reason"]
+    assert [v.version for v in client.search_model_versions(f"name = '{first['model_name']}'")] == ["1"]
     run = client.get_run(first["mlflow_run_id"])
     assert run.data.metrics["oot_auc"] == pytest.approx(first["metrics"]["oot"]["auc"], abs=1e-12)
     assert run.data.tags["dagster_run_id"] == first["dagster_run_id"]
@@ -45,8 +46,10 @@ def test_model_is_registered_and_champion_points_at_it(job_runs):
     assert {a.path for a in client.list_artifacts(first["mlflow_run_id"], "contracts")}  # Data Docs + summary
     # every candidate is logged as a pyfunc model in the run
     mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    children = {r.info.run_id for r in client.search_runs([run.info.experiment_id],
+                                                          f"tags.mlflow.parentRunId = '{first['mlflow_run_id']}'")}
     logged = {m.name for m in mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
-              if m.source_run_id == first["mlflow_run_id"]}
+              if m.source_run_id in children}  # one child run per candidate holds its model
     assert {"model_scorecard", "model_xgboost"} <= logged
 
 
