@@ -197,3 +197,24 @@ def test_contract_init_reads_csv_and_parquet_tables(history, tmp_path):
     assert sorted(apps_contract.pii_columns) == ["CONTACT", "MOBILE_PHONE"]
     assert load_contract(paths["performance"]).columns["status"].categories == [
         "current", "delinquent", "charged_off", "paid_off"]
+
+
+def test_pii_and_exclusions_come_from_the_portfolios_contract(tmp_path):
+    """Masking and feature exclusion follow the contract's `pii: true` columns and source.exclude."""
+    from pipelines.assets.modeling import never_features
+    from pipelines.config import parse_config
+    from pipelines.sources import pii_columns
+
+    contract = tmp_path / "apps.yaml"
+    contract.write_text(
+        "table: applications\nversion: '0.1.0'\nkey: [application_id]\ncolumns:\n"
+        "  application_id: {type: integer, nullable: false, unique: true}\n"
+        "  application_date: {type: date, nullable: false}\n"
+        "  decision: {type: string, nullable: false, categories: [approved, rejected]}\n"
+        "  HOLDER: {type: string, pii: true}\n  GENDER: {type: integer}\n  INCOME: {type: float}\n")
+    cfg = parse_config({"portfolio": "p", "source": {"kind": "warehouse", "exclude": ["GENDER"]},
+                        "contract": {"applications": str(contract)}})
+    assert pii_columns(cfg) == ["HOLDER"] and pii_columns(cfg, "performance") == []  # demo performance: no PII
+    never = set(never_features(cfg))
+    assert {"HOLDER", "GENDER"} <= never and "INCOME" not in never
+    assert "full_name" in pii_columns(parse_config({"source": {"kind": "warehouse"}}))  # the demo book's contract
