@@ -77,6 +77,13 @@ class ScoringPipeline:
         self.domain = domain
         self.source_names = {f: (source_names or {}).get(f, f) for f in self.feature_columns}
 
+    def __setstate__(self, state: dict) -> None:
+        # a pipeline registered before the reader and the domain were part of the model reads typed input
+        state.setdefault("reader", None)
+        state.setdefault("domain", None)
+        state.setdefault("source_names", {f: f for f in state.get("feature_columns", [])})
+        self.__dict__.update(state)
+
     @property
     def input_columns(self) -> list[str]:
         """The columns a raw file must hold (the lender's names)."""

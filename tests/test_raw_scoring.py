@@ -256,3 +256,26 @@ def test_a_value_in_another_format_is_a_clear_error(raw_job, held_back):
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "duration2" in proc.stderr and "2 years" in proc.stderr and "month" in proc.stderr
     assert not (tmp / "wrong_unit_scored.csv").exists() and not (tmp / "wrong_unit_scored.csv.partial").exists()
+
+
+def test_the_warehouse_reader_reads_a_csv_export_as_the_typed_table(tmp_path):
+    """The demo book's reader (typed source): a CSV export of the table reads back to the values training used."""
+    from features.demo_book import generate_loan_book
+    from features.loan_book import NON_FEATURE_COLUMNS
+
+    apps, _ = generate_loan_book(n_applications=3000, months=12, seed=3)
+    features = [c for c in apps.columns if c not in NON_FEATURE_COLUMNS]
+    reader = InputReader(parse_text=False).fit(apps[features])
+    kinds = reader.types_table_.set_index("column")["inferred"]
+    assert kinds["housing"] == "categorical" and kinds["monthly_income"] == "numeric"
+    path = tmp_path / "export.csv"
+    apps.to_csv(path, index=False)
+    from_csv = pd.concat(iter_table_chunks(path, features, 1000), ignore_index=True)
+    read, report = reader.read(from_csv, features, category_dtype=True)
+    assert report.counts == {}
+    for col in features:
+        if kinds[col] == "numeric":
+            np.testing.assert_array_equal(read[col].to_numpy(dtype=float), apps[col].to_numpy(dtype=float, na_value=np.nan))
+        else:
+            assert read[col].astype(object).where(read[col].notna(), None).tolist() == \
+                apps[col].astype(object).where(apps[col].notna(), None).tolist()
