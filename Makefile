@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/generator.py --applications 1000000 --months 24
 	$(BIN)/python benchmarks/outcomes.py
 	$(BIN)/python benchmarks/contracts.py
+	$(BIN)/python benchmarks/contract_init.py
 	$(BIN)/python benchmarks/score.py
 	$(BIN)/python benchmarks/quality.py
 
