@@ -115,6 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.config import load_config
     from pipelines.definitions import build_definitions
     from pipelines.launch import code_location_instance, execute_job
+    from pipelines.storage import clean_old_runs
     from pipelines.resources import default_tracking_uri
 
     cfg = load_config(args.config)  # a bad config fails here, before Dagster starts
@@ -136,6 +137,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         registered = result.output_for_node("registered_model")
         report = result.output_for_node("validation_report")
         monitoring = result.output_for_node("monitoring")
+        if cfg.orchestration.retention_days is not None:  # old runs' directories go, as the daemon's schedule does
+            clean_old_runs(cfg.orchestration.retention_days, workdir, instance.storage_directory())
     m = report.metrics
     summary = {
         "dagster_run_id": result.run_id,

@@ -262,6 +262,7 @@ class OrchestrationConfig(_Strict):
     max_retries: int = Field(3, ge=0, le=10)  # transient I/O only (warehouse or MLflow unreachable)
     retry_delay_seconds: float = Field(2.0, ge=0)  # doubled at every attempt
     sensor_seconds: int = Field(60, ge=5)  # how often sensors look at monitoring results
+    retention_days: float | None = Field(30.0, ge=0)  # runs' work and storage directories older than this go; None keeps all
 
     @field_validator("timezone")
     @classmethod

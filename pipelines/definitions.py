@@ -28,14 +28,15 @@ def build_definitions(config_path: str | None = None, workdir: str | None = None
     """The code location for one portfolio config."""
     cfg = load_config(config_path or None)
     jobs = build_jobs(cfg)
+    workdir = workdir or ".data/work"
     return dg.Definitions(
         assets=[*dg.load_assets_from_modules(ASSET_MODULES),
                 ingest.build_loan_book_month(application_months(cfg.orchestration.first_month))],
         asset_checks=[loan_book_contract],
         jobs=list(jobs.values()),
-        schedules=build_schedules(cfg, jobs),
+        schedules=build_schedules(cfg, jobs, workdir),
         sensors=build_sensors(cfg, jobs),
-        resources={**resources_for(config_path, workdir or ".data/work", tracking_uri), "io_manager": AssetStore()},
+        resources={**resources_for(config_path, workdir, tracking_uri), "io_manager": AssetStore()},
         loggers={"concise": concise_console},
     )
 

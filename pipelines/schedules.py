@@ -1,4 +1,5 @@
-"""Schedules: the nightly retrain, the daily monitoring, and the daily digest of amber monitoring results."""
+"""Schedules: the nightly retrain, the daily monitoring, the daily digest of amber monitoring results and the
+clean-up of old runs' directories."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import dagster as dg
 
 from pipelines.alerts import amber_digest
 from pipelines.config import PortfolioConfig
+from pipelines.storage import clean_old_runs
 
 
 def _status(cfg: PortfolioConfig) -> dg.DefaultScheduleStatus:
     return dg.DefaultScheduleStatus.RUNNING if cfg.orchestration.schedules_running else dg.DefaultScheduleStatus.STOPPED
 
 
-def build_schedules(cfg: PortfolioConfig, jobs: dict) -> list[dg.ScheduleDefinition]:
+def build_schedules(cfg: PortfolioConfig, jobs: dict, workdir: str = ".data/work") -> list[dg.ScheduleDefinition]:
     o = cfg.orchestration
     retrain = dg.ScheduleDefinition(
         name="nightly_retrain_schedule", job=jobs["nightly_retrain"], cron_schedule=o.retrain_cron,
@@ -35,4 +37,14 @@ def build_schedules(cfg: PortfolioConfig, jobs: dict) -> list[dg.ScheduleDefinit
         sent = amber_digest(context.instance, cfg, since=context.scheduled_execution_time.timestamp() - 86400)
         return dg.SkipReason(sent)
 
-    return [retrain, monitoring, amber_digest_schedule]
+    @dg.schedule(name="retention_schedule", cron_schedule="30 3 * * *", execution_timezone=o.timezone,
+                 job=jobs["validate_only"], default_status=_status(cfg),
+                 description=f"Once a day: delete runs' work and storage directories older than {o.retention_days} days "
+                             "(orchestration.retention_days; reports stay in MLflow); launches no run")
+    def retention_schedule(context: dg.ScheduleEvaluationContext):
+        if o.retention_days is None:
+            return dg.SkipReason("orchestration.retention_days is null: every run's directories are kept")
+        removed = clean_old_runs(o.retention_days, workdir, context.instance.storage_directory())
+        return dg.SkipReason(f"removed {len(removed)} run directories older than {o.retention_days} days")
+
+    return [retrain, monitoring, amber_digest_schedule, retention_schedule]

@@ -188,3 +188,30 @@ class AssetStore(dg.ConfigurableIOManagerFactory):
         base = self.base_dir or (context.instance.storage_directory() if context.instance else ".data/dagster/storage")
         return _AssetFiles(base_path=UPath(base))
 
+
+
+def _is_run_id(name: str) -> bool:
+    return len(name) == 36 and name.count("-") == 4  # Dagster run ids are UUIDs
+
+
+def clean_old_runs(keep_days: float, *roots: str | Path, now: float | None = None) -> list[Path]:
+    """Delete per-run directories (named by run id: a run's report, contract results and quarantine under
+    the work directory; its compute logs under the asset store) not touched for ``keep_days``.
+
+    Asset values themselves are overwritten by the next materialization and the champion's report
+    lives on in MLflow, so what grows without bound is this per-run residue. Returns what was removed.
+    """
+    import time
+
+    if keep_days < 0:
+        raise ValueError(f"keep_days must be >= 0, got {keep_days}")
+    cutoff = (time.time() if now is None else now) - keep_days * 86400
+    removed = []
+    for root in map(Path, roots):
+        if not root.is_dir():
+            continue
+        for child in root.iterdir():
+            if child.is_dir() and _is_run_id(child.name) and child.stat().st_mtime < cutoff:
+                shutil.rmtree(child, ignore_errors=True)
+                removed.append(child)
+    return removed

@@ -172,3 +172,25 @@ def _assert_same(a, b, where: str) -> None:
                 _assert_same(x, y, f"{where}.{f.name}")
             elif isinstance(x, (str, int, float, list, tuple)) or x is None:
                 assert x == y or (x != x and y != y), f"{where}.{f.name}"
+
+
+def test_retention_removes_only_old_run_directories(tmp_path):
+    from pipelines.storage import clean_old_runs
+
+    work, storage = tmp_path / "work", tmp_path / "storage"
+    old_run, new_run = "0b1c2d3e-0000-4000-8000-000000000001", "0b1c2d3e-0000-4000-8000-000000000002"
+    for root in (work, storage):
+        for name in (old_run, new_run, "baselines", "applications"):
+            (root / name).mkdir(parents=True)
+            (root / name / "f.txt").write_text("x")
+    now = 1_800_000_000.0
+    for root in (work, storage):
+        os.utime(root / old_run, (now - 40 * 86400, now - 40 * 86400))
+        os.utime(root / new_run, (now - 5 * 86400, now - 5 * 86400))
+        os.utime(root / "baselines", (now - 400 * 86400, now - 400 * 86400))  # not a run: never touched
+    removed = clean_old_runs(30, work, storage, tmp_path / "missing", now=now)
+    assert sorted(removed) == sorted([work / old_run, storage / old_run])
+    for root in (work, storage):
+        assert {p.name for p in root.iterdir()} == {new_run, "baselines", "applications"}
+    with pytest.raises(ValueError, match="keep_days"):
+        clean_old_runs(-1, work)
