@@ -10,7 +10,10 @@ optbinning's own (``OptimalBinning._fit_optimizer``, ``BinningTable``) on an
 
 Why not ``OptimalBinning.fit(values, y, sample_weight=counts)``: its categorical path
 orders categories by the *unweighted* mean of y, and its weighted CART uses a float
-``min_weight_fraction_leaf`` that can drop a leaf of exactly the minimum size.
+``min_weight_fraction_leaf`` that can drop a leaf of exactly the minimum size. Why not
+``OptimalBinningSketch`` / ``BinningProcessSketch``: their pre-bins are ``max_n_prebins``
+equal-frequency quantiles of a GK / t-digest sketch instead of the CART pre-binning, so
+their bins are not plain optbinning's, and the sketches are updated row by row in Python.
 
 Same answers: on an exact variable (every distinct value a cell) the CART sees the same
 values with integer weights, so it finds the same splits (float32 midpoints, as
