@@ -9,9 +9,9 @@ it never changes a value. What the model does with them is fixed by construction
   inf)``) and a tree's splits lie between development values, so the row is scored
   exactly as at the nearest development extreme;
 * a **category development never saw** gets the model's unknown treatment: the
-  scorecard gives it the WOE of an unknown category (optbinning's ``cat_unknown``: the
-  development average, WOE 0), the tree models read it as missing (the learned default
-  direction of each split).
+  scorecard's binning puts it in the 'others' bin when rare categories were grouped, else
+  in the Missing bin (:mod:`features.woe`); the tree models read it as missing (the
+  learned default direction of each split).
 """
 
 from __future__ import annotations

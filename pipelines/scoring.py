@@ -83,7 +83,8 @@ class ScoringSummary:
                     "normalised": "category matched to a training category ignoring case and blanks",
                     "new_category": "category the training extract never held",
                     "unseen_category": "category development never saw: the model's unknown treatment "
-                                       "(scorecard: WOE of an unknown category; trees: missing)",
+                                       "(scorecard: the binning's 'others' bin if rare categories were grouped, "
+                                       "else its Missing bin; trees: missing)",
                     "below_range": "number below the development minimum: scored as in the lowest bin / leaf",
                     "above_range": "number above the development maximum: scored as in the highest bin / leaf"}}
 
