@@ -7,6 +7,7 @@ table into the output directory, then prints what was inferred and what to revie
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from features.errors import ConfigError
 from features.loan_book import APPLICATIONS, PERFORMANCE
 from pipelines.config import PortfolioConfig, TableSource
 from pipelines.resources import WarehouseResource
-from pipelines.sources import read_applications, read_performance
+from pipelines.sources import FILE_SUFFIXES, read_applications, read_performance
 
 
 def init_contracts(cfg: PortfolioConfig, output: str | Path, *, margin: float = 0.5,
@@ -37,7 +38,7 @@ def init_contracts(cfg: PortfolioConfig, output: str | Path, *, margin: float = 
         timings[f"read {table}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         where = cfg.source.tables.get(table, table)
-        source = where if where.lower().endswith((".csv", ".parquet", ".pq")) else f"table {where} of {_safe_url(cfg.source.url)}"
+        source = where if where.lower().endswith(FILE_SUFFIXES) else f"table {where} of {_safe_url(cfg.source.url)}"
         draft = draft_contract(frame, table, source=source, margin=margin, max_categories=max_categories,
                                source_names=cfg.source.columns.get(table, {}))
         timings[f"profile {table}"] = time.perf_counter() - t0
@@ -50,8 +51,6 @@ def init_contracts(cfg: PortfolioConfig, output: str | Path, *, margin: float = 
 
 def _safe_url(url: str) -> str:
     """The URL without a password."""
-    import re
-
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
