@@ -73,10 +73,10 @@ i.fas.fa-times::before, i.fas.fa-times-circle::before { content: "✘"; color: #
 i.fas.fa-exclamation-triangle::before { content: "⚠"; color: #c69500; font-style: normal; }
 """
 
-_EXTERNAL_SCRIPT = re.compile(r'<script\b[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', re.I)
-_EXTERNAL_LINK = re.compile(r'<link\b[^>]*\bhref="https?://[^"]*"[^>]*/?>', re.I)
-_EXTERNAL_IMG = re.compile(r'(<img\b[^>]*\bsrc=")https?://[^"]*(")', re.I)
-_INLINE_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.I | re.S)
+_EXTERNAL_SCRIPT = re.compile(r'<script\b[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', re.IGNORECASE)
+_EXTERNAL_LINK = re.compile(r'<link\b[^>]*\bhref="https?://[^"]*"[^>]*/?>', re.IGNORECASE)
+_EXTERNAL_IMG = re.compile(r'(<img\b[^>]*\bsrc=")https?://[^"]*(")', re.IGNORECASE)
+_INLINE_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.IGNORECASE | re.DOTALL)
 _TABLE_CALL = re.compile(r"\$\('#([\w-]+)'\)\.bootstrapTable\(")
 
 
@@ -126,7 +126,7 @@ def _fill_tables(page: str) -> str:
             columns, rows = _literal_after(script[m.end():], "columns"), _literal_after(script[m.end():], "data")
             if not columns or rows is None:
                 continue
-            table = re.search(rf'(<table\b[^>]*\bid="{re.escape(m.group(1))}"[^>]*>)(.*?)(</table>)', page, re.S)
+            table = re.search(rf'(<table\b[^>]*\bid="{re.escape(m.group(1))}"[^>]*>)(.*?)(</table>)', page, re.DOTALL)
             if table:
                 page = page[:table.start(2)] + _static_table(columns, rows) + page[table.end(2):]
     return page

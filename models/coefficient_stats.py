@@ -11,7 +11,7 @@ VIF of feature ``j`` is ``1 / (1 - R_j^2)``, ``R_j^2`` from the least-squares re
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

@@ -13,8 +13,10 @@ attributes kept out of the model for this purpose).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,7 +68,7 @@ def band(values: pd.Series, cuts: Sequence[float] | None = None, max_groups: int
             cuts = np.unique(np.ceil(cuts))
     cuts = np.asarray(sorted(cuts), dtype=float)
     edges = [-np.inf, *cuts, np.inf]
-    labels = [f"< {_fmt_edge(cuts[0])}"] + [f"[{_fmt_edge(a)}, {_fmt_edge(b)})" for a, b in zip(cuts[:-1], cuts[1:])] \
+    labels = [f"< {_fmt_edge(cuts[0])}"] + [f"[{_fmt_edge(a)}, {_fmt_edge(b)})" for a, b in pairwise(cuts)] \
         + [f"≥ {_fmt_edge(cuts[-1])}"]
     idx = np.searchsorted(cuts, x, side="right")
     out = pd.Series(np.array(labels, dtype=object)[np.minimum(idx, len(edges) - 2)])

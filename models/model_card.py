@@ -35,8 +35,8 @@ def model_card(res: dict, *, intended_use: str, decision: str, oot_name: str = "
     out = [f"# Model card: {name} · version {ident.get('model_version', '–')}", ""]
     out += ["| | |", "|---|---|"] + [f"| {k.replace('_', ' ')} | {v} |" for k, v in ident.items()] + [""]
     out += ["## Intended use", "", intended_use, "",
-            "Out of scope: applicants unlike the approved loans it learned from (rejected applications had no outcome "
-            "and no reject inference), other products or markets, and any use after its monitoring turns red.", ""]
+            ("Out of scope: applicants unlike the approved loans it learned from (rejected applications had no outcome "
+             "and no reject inference), other products or markets, and any use after its monitoring turns red."), ""]
     out += ["## Data and bad definition", "", f"Bad definition: {ident.get('bad_definition', '–')}.", ""]
     rows = [{"split": SPLITS.get(s, s) if s != "oot" else oot_name, "rows": m[s]["rows"], "bads": m[s]["bads"],
              "bad_rate": m[s]["bad_rate"]} for s in SPLITS if s in m]

@@ -247,7 +247,7 @@ def initial_reference(y_true: Any, pd_: Any, grade: Any, n_grades: int, sample: 
     y = np.asarray(y_true)
     res = mx.auc_delong_ci(y, pd_)
     return {"auc": float(res.auc), "auc_se": float(res.se), "grade_counts": grade_counts(grade, n_grades).tolist(),
-            "n_grades": int(n_grades), "rows": int(len(y)), "defaults": int(y.sum()), "sample": str(sample)}
+            "n_grades": int(n_grades), "rows": len(y), "defaults": int(y.sum()), "sample": str(sample)}
 
 
 def check_reference(reference: dict, n_grades: int) -> dict:

@@ -87,7 +87,7 @@ def supervisory_pack(inp, res: dict, pack: PackInputs) -> sv.SupervisoryResult:
     preds, chosen = inp.backtest.predictions, inp.candidates[inp.chosen]
     n_grades = len(chosen.master_scale_.table())
     test, oot = preds[preds["split"] == "test"], preds[preds["split"] == "oot"]
-    grade = lambda part: chosen.master_scale_.grade(part[_pd_col(inp.chosen)].to_numpy())  # noqa: E731
+    grade = lambda part: chosen.master_scale_.grade(part[_pd_col(inp.chosen)].to_numpy())
     run = f" of Dagster run {pack.identity.run_id}" if pack.identity else ""
     reference = sv.initial_reference(test["target"], test[_pd_col(inp.chosen)], grade(test), n_grades, f"test split{run}")
     res["initial_reference"] = reference  # stored with the model version (tag initial_validation) at registration
@@ -241,11 +241,11 @@ def fairness_section(res: dict, spec: FairnessSpec | None) -> Section | None:
     fair: FairnessResult | None = res["fairness"]
     if fair is None:
         return None
-    section = Section("Fairness", "fairness", paragraphs=[
+    section = Section("Fairness", "fairness", paragraphs=[(
         f"Protected attributes: {list(spec.attributes)}. Measured on the held-out loans (test and out of time) of the "
         f"chosen model, approved when the PD is at most {fair.cutoff:.4f} (approves {fair.approval_rate:.1%}). "
         "Adverse impact ratio: the group's approval rate over the highest group's; below 0.8 fails the four-fifths rule. "
-        "Rejected applicants are not in these rows."])
+        "Rejected applicants are not in these rows.")])
     if fair.used_as_feature:
         section.paragraphs.append(f"WARNING: used as model features: {fair.used_as_feature}.")
     if fair.missing:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +34,7 @@ def code_version(root: Path = ROOT) -> str:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+                               text=True, timeout=10, check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "not a git checkout"
     return f"git {commit}" + (" + uncommitted changes" if dirty else "")
@@ -89,7 +89,7 @@ def champion_record(res: MlflowResource, model_name: str) -> tuple[dict | None, 
             run = None
         if run is not None:
             monitoring = {"champion_version": str(mv.version), "status": mv.tags.get("monitoring_status", "–"),
-                          "evaluated": datetime.fromtimestamp(run.info.start_time / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                          "evaluated": datetime.fromtimestamp(run.info.start_time / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC"),
                           **{k: float(v) for k, v in sorted(run.data.metrics.items())}, "mlflow_run_id": run_id}
     return reference, monitoring
 
@@ -114,7 +114,7 @@ def validator_pack_inputs(cfg: PortfolioConfig, res: MlflowResource, run_id: str
         portfolio=cfg.portfolio, model_name=cfg.model_name, model_version=version,
         candidate=candidate, as_of=as_of_month(cfg, sample), bad_definition=bad_definition_text(cfg), data_fingerprint=data,
         config_hash=config_hash, code_version=code,
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), run_id=run_id)
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"), run_id=run_id)
     reference, monitoring = champion_record(res, cfg.model_name)
     s, m, p = cfg.supervisory, cfg.monitoring, cfg.protected
     return PackInputs(

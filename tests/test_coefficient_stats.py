@@ -19,7 +19,7 @@ def fitted(german):
     X = german[COLUMNS].to_numpy(dtype=float)
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     y = (german["GoodCredit"] == 2).to_numpy(dtype=int)
-    model = LogisticRegression(penalty=None, max_iter=2000, tol=1e-10).fit(X, y)
+    model = LogisticRegression(C=np.inf, max_iter=2000, tol=1e-10).fit(X, y)
     return X, y, model
 
 

@@ -17,7 +17,14 @@ import pytest
 from scipy import stats
 
 from models.report import format_column
-from models.supervisory import TEST_AUC, TEST_HERFINDAHL, TEST_JEFFREYS_GRADES, TEST_JEFFREYS_PORTFOLIO, TEST_MWB, TEST_PSI
+from models.supervisory import (
+    TEST_AUC,
+    TEST_HERFINDAHL,
+    TEST_JEFFREYS_GRADES,
+    TEST_JEFFREYS_PORTFOLIO,
+    TEST_MWB,
+    TEST_PSI,
+)
 from models.validator_pack import contract_tables
 from tests.browser import rendered_text, screenshot
 
@@ -26,7 +33,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 @pytest.fixture(scope="module")
 def first_run(demo_job):
-    tmp, env, [(summary, _), _] = demo_job
+    _, env, [(summary, _), _] = demo_job
     report = Path(summary["report_path"])
     return summary, env, report, report.parent
 
@@ -117,7 +124,7 @@ def test_fairness_and_model_card_are_logged_with_the_model_version(first_run):
 
 
 def test_data_docs_of_the_run_load_nothing_from_the_network(first_run):
-    _, _, report, report_dir = first_run
+    _, _, _, report_dir = first_run
     docs = report_dir.parent / "contracts" / "docs"
     pages = list(docs.rglob("*.html"))
     assert pages
