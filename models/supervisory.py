@@ -228,14 +228,23 @@ def matrix_weighted_bandwidth(counts: Any) -> Bandwidth:
     return Bandwidth(**out)
 
 
-def repeat_pairs(frame: pd.DataFrame, customer: str, order: str, grade: str = "grade") -> pd.DataFrame:
-    """For every customer rated at least twice: the grade at the first and at the last rating."""
-    seen = frame.dropna(subset=[customer]).sort_values([customer, order], kind="stable")
-    first = seen.groupby(customer, sort=False)[grade].first()
-    last = seen.groupby(customer, sort=False)[grade].last()
-    times = seen.groupby(customer, sort=False).size()
-    keep = times[times >= 2].index
-    return pd.DataFrame({"grade_from": first[keep].to_numpy(), "grade_to": last[keep].to_numpy()})
+def repeat_pairs(frame: pd.DataFrame, customer: str, month: str, grade: str = "grade",
+                 horizon_months: int | None = 12) -> pd.DataFrame:
+    """Pairs of a customer's consecutive ratings (applications) 1 to ``horizon_months`` months apart.
+
+    Returns ``grade_from, grade_to, months_apart``; ``month`` holds the rating dates (any
+    datetime-like; compared by calendar month). The ECB migration matrix compares ratings a
+    fixed period apart, so pairs farther apart than the horizon are left out (``None``: all
+    consecutive pairs); ratings in the same month are one rating, not a migration.
+    """
+    seen = frame.dropna(subset=[customer, month]).sort_values([customer, month], kind="stable")
+    period = pd.to_datetime(seen[month]).dt.to_period("M")
+    months = (period.dt.year * 12 + period.dt.month).to_numpy()
+    same = seen[customer].to_numpy()[1:] == seen[customer].to_numpy()[:-1]
+    gap = months[1:] - months[:-1]
+    keep = same & (gap >= 1) & (gap <= (horizon_months if horizon_months is not None else np.iinfo(np.int64).max))
+    g = seen[grade].to_numpy()
+    return pd.DataFrame({"grade_from": g[:-1][keep], "grade_to": g[1:][keep], "months_apart": gap[keep]})
 
 
 # --------------------------------------------------------------------------- the pack

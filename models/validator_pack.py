@@ -64,6 +64,7 @@ class PackInputs:
     protected_as_feature: str = "warn"
     approval_rate: float = 0.8
     customer_column: str = "customer_id"
+    migration_months: int = 12
     monitoring: dict | None = None
     monitoring_note: str = ""
 
@@ -94,8 +95,8 @@ def supervisory_pack(inp, res: dict, pack: PackInputs) -> sv.SupervisoryResult:
     migrations, source = None, ""
     if pack.customer_column in inp.sample.columns and "application_month" in inp.sample.columns:
         frame = inp.sample.loc[preds.index, [pack.customer_column, "application_month"]].assign(grade=grade(preds))
-        migrations = sv.repeat_pairs(frame, pack.customer_column, "application_month")
-        source = "repeat applicants: first vs latest application"
+        migrations = sv.repeat_pairs(frame, pack.customer_column, "application_month", horizon_months=pack.migration_months)
+        source = f"repeat applicants, consecutive applications ≤ {pack.migration_months} months apart"
     oot_name = "out of time" if inp.has_dates else "second holdout"
     result = sv.run_supervisory_tests(oot["target"], oot[_pd_col(inp.chosen)], grade(oot), n_grades, reference,
                                       sample=oot_name, score_psi=res["metrics"]["oot"]["psi"], csi=res["csi"],
@@ -207,7 +208,7 @@ def compute_pack(inp, res: dict, pack: PackInputs) -> dict:
                   f"{tl.mwb_amber}, red from {tl.mwb_red} (config: supervisory, monitoring). The promotion gates test "
                   "calibration at their own level (models.calibration.test_alpha).")
     return {"identity": pack.identity.__dict__ if pack.identity else None, "supervisory": supervisory,
-            "supervisory_thresholds": thresholds,
+            "supervisory_thresholds": thresholds, "migration_months": pack.migration_months,
             "supervisory_light": sv.overall_light(supervisory.summary), "fairness": fairness,
             "scorecard_statistics": scorecard_statistics(inp), "limitations": limits,
             "monitoring": pack.monitoring}
@@ -230,7 +231,8 @@ def supervisory_section(res: dict) -> Section:
                        Table("Current AUC vs AUC at initial validation (S = (AUC_init − AUC_now) / s, DeLong s)", sup.discrimination),
                        Table("Concentration in rating grades: Herfindahl index, initial vs now", sup.concentration)]
     if len(sup.migration):
-        section.tables.append(Table("Grade migration matrix of repeat applicants (rows: first application, columns: latest)",
+        section.tables.append(Table("Grade migration matrix of repeat applicants (rows: earlier application, columns: the "
+                                    f"next one, at most {res['migration_months']} months later)",
                                     sup.migration.reset_index().rename(columns={"grade_from": "from \\ to"})))
     else:
         section.paragraphs.append("No obligor was rated twice in this sample, so there is no migration matrix.")

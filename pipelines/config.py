@@ -330,6 +330,7 @@ class SupervisoryConfig(_Strict):
     red_grades: int = Field(2, ge=1)
     mwb_amber: float = Field(0.20, gt=0, le=1)
     mwb_red: float = Field(0.30, gt=0, le=1)
+    migration_months: int = Field(12, ge=1, le=120)  # ratings of one obligor at most this far apart form a migration
 
     @model_validator(mode="after")
     def _ordered(self) -> "SupervisoryConfig":

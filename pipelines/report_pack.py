@@ -124,6 +124,7 @@ def validator_pack_inputs(cfg: PortfolioConfig, res: MlflowResource, run_id: str
         champion_reference=reference,
         fairness=FairnessSpec(tuple(p.attributes), {k: tuple(v) for k, v in p.bands.items()}, min_rows=p.min_group_rows),
         protected_as_feature=p.used_as_feature, approval_rate=p.approval_rate, monitoring=monitoring,
+        migration_months=s.migration_months,
         monitoring_note=("This run's own monitoring of the champion runs after registration (the `monitoring` asset): "
                          f"its report is `<workdir>/{run_id}/monitoring/monitoring_report.html` and an MLflow run tagged "
                          "kind=monitoring. Below: the champion's latest monitoring before this run, from the registry."

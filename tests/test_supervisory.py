@@ -128,11 +128,15 @@ def test_matrix_weighted_bandwidth_published_example():
     assert bw.upper == pytest.approx(0.6066, abs=5e-5)
 
 
-def test_repeat_pairs_first_and_last_rating():
-    frame = pd.DataFrame({"customer_id": [7, 7, 7, 8, 9, 9, None], "month": [3, 1, 2, 1, 5, 4, 1],
-                          "grade": [4, 1, 9, 2, 3, 6, 5]})
-    pairs = sv.repeat_pairs(frame, "customer_id", "month")
-    assert pairs.to_dict("list") == {"grade_from": [1, 6], "grade_to": [4, 3]}
+def test_repeat_pairs_consecutive_ratings_within_the_horizon():
+    month = pd.to_datetime(["2023-03-01", "2023-01-01", "2023-02-01", "2023-01-01", "2024-09-01", "2023-05-01",
+                            "2023-01-01", "2023-06-15", "2023-06-01"])
+    frame = pd.DataFrame({"customer_id": [7, 7, 7, 8, 9, 9, None, 10, 10], "month": month,
+                          "grade": [4, 1, 9, 2, 3, 6, 5, 8, 7]})
+    pairs = sv.repeat_pairs(frame, "customer_id", "month", horizon_months=12)
+    # customer 7: Jan 1 -> Feb 9 -> Mar 4; customer 9 is 16 months apart; customer 10 twice in one month
+    assert pairs.to_dict("list") == {"grade_from": [1, 9], "grade_to": [9, 4], "months_apart": [1, 1]}
+    assert sv.repeat_pairs(frame, "customer_id", "month", horizon_months=None)["months_apart"].tolist() == [1, 1, 16]
 
 
 def test_traffic_lights():
