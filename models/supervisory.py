@@ -364,7 +364,7 @@ def run_supervisory_tests(y_true: Any, pd_: Any, grade: Any, n_grades: int, refe
         stay = float(np.trace(migration.to_numpy())) / len(migrations)
         rows.append(_row(TEST_MWB, migration_source or "obligors rated twice", "max(upper, lower) MWB", worst_mwb, None,
                          lights.from_level(worst_mwb, lights.mwb_amber, lights.mwb_red),
-                         f"{len(migrations)} obligors; upper (to riskier grades) {mwb.upper:.3f}, lower (to safer) "
+                         f"{len(migrations)} pairs of ratings; upper (to riskier grades) {mwb.upper:.3f}, lower (to safer) "
                          f"{mwb.lower:.3f}; {stay:.0%} kept their grade"))
     else:
         rows.append(_row(TEST_MWB, migration_source or "–", "MWB", np.nan, None, NOT_RUN,
