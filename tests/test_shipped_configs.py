@@ -34,8 +34,8 @@ def test_flat_table_config_runs_and_registers(name, bad_rate, tmp_path):
     assert "Column types inferred from the flat file" in html
     metrics = json.loads((report_dir / "metrics.json").read_text())
     splits = metrics["candidates"]["scorecard"]
-    total_bads = sum(splits[s]["bads"] for s in ("dev", "test", "oot"))
-    total_rows = sum(splits[s]["rows"] for s in ("dev", "test", "oot"))
+    total_bads = sum(splits[s]["bads"] for s in ("dev", "validation", "test", "oot"))
+    total_rows = sum(splits[s]["rows"] for s in ("dev", "validation", "test", "oot"))
     assert total_bads / total_rows == pytest.approx(bad_rate, abs=1e-4)
     assert "holdout 2" in summary["stdout"]
     if name == "taiwan_credit_card_default":  # protected attributes never become features
