@@ -80,6 +80,12 @@ class QuantileSketch:
         return self
 
     def _absorb(self, values: np.ndarray, weights: np.ndarray, exact: bool) -> None:
+        if not len(self.values_):  # the first chunk: already sorted and distinct
+            self.values_, self.weights_, self.exact_ = values, np.asarray(weights, dtype=float), self.exact_ and exact
+            if len(self.values_) > self.capacity:
+                self.values_, self.weights_ = _compress(self.values_, self.weights_, self.capacity)
+                self.exact_ = False
+            return
         v = np.concatenate((self.values_, values))
         w = np.concatenate((self.weights_, weights))
         order = np.argsort(v, kind="stable")

@@ -58,8 +58,9 @@ class WoeMap:
             except (TypeError, ValueError):  # text in a numeric column: not a number -> missing
                 x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
             idx = np.searchsorted(self.splits, x, side="right")  # = np.digitize(x, splits, right=False)
-            idx[special_mask(x, self.special_codes)] = special_row
-            idx[np.isnan(x)] = missing_row
+            if self.special_codes:
+                np.putmask(idx, special_mask(x, self.special_codes), special_row)
+            np.putmask(idx, np.isnan(x), missing_row)
             return idx
         s = pd.Series(values)
         missing = s.isna().to_numpy()
