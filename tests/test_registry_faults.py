@@ -12,6 +12,7 @@ they were before, and the next run succeeds. Kills use the test-only hook ``CRED
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -311,7 +312,8 @@ def test_full_disk_while_logging_artifacts_moves_no_alias(jobs, server, small_di
     full.start()
     try:
         filler = small_disk / "filler"
-        filler.write_bytes(b"\0" * (2_800_000))
+        stat = os.statvfs(small_disk)
+        filler.write_bytes(os.urandom(stat.f_bavail * stat.f_frsize - 16_384))  # 16 KB left: the report cannot fit
         proc = driver(full, jobs, tmp_path, "full-disk", compared_with=None, source_url=server.url)
         assert proc.returncode == 1, (proc.stdout[-2000:], proc.stderr[-2000:])
         assert "champion is unchanged" in proc.stderr
@@ -341,22 +343,23 @@ def test_four_eyes_approval_on_a_basic_auth_server(jobs, server, tmp_path_factor
         r = requests.post(f"{auth.url}/api/2.0/mlflow/users/create", auth=admin, timeout=30,
                           json={"username": "modeler", "password": "modeler-pass-3"})
         assert r.status_code == 200, r.text
+        def grant(resource_type: str, resource_id: str, permission: str) -> requests.Response:
+            return requests.post(f"{auth.url}/api/3.0/mlflow/users/permissions/grant", auth=admin, timeout=30,
+                                 json={"username": "validator", "resource_type": resource_type, "resource_id": resource_id,
+                                       "permission": permission})
+
         modeler = {"MLFLOW_TRACKING_USERNAME": "modeler", "MLFLOW_TRACKING_PASSWORD": "modeler-pass-3"}
         validator = {"MLFLOW_TRACKING_USERNAME": "validator", "MLFLOW_TRACKING_PASSWORD": "validator-pass-2"}
         pending = driver(auth, jobs, tmp_path, "four-eyes-1", decision="pending", compared_with=None, extra_env=modeler,
                          source_url=server.url)
         assert pending.returncode == 0, pending.stderr[-3000:]
         v1 = json.loads(pending.stdout.strip().splitlines()[-1])["model_version"]
-        r = requests.post(f"{auth.url}/api/2.0/mlflow/registered-models/permissions/create", auth=admin, timeout=30,
-                          json={"name": MODEL, "username": "validator", "permission": "MANAGE"})
-        assert r.status_code == 200, r.text
+        assert grant("registered_model", MODEL, "MANAGE").status_code == 200  # the validator may move aliases
         monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", admin[0])
         monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", admin[1])
         admin_client = MlflowClient(auth.url)
         experiment = admin_client.get_experiment_by_name("credit-pipeline").experiment_id
-        r = requests.post(f"{auth.url}/api/2.0/mlflow/experiments/permissions/create", auth=admin, timeout=30,
-                          json={"experiment_id": experiment, "username": "validator", "permission": "EDIT"})
-        assert r.status_code == 200, r.text
+        assert grant("experiment", experiment, "EDIT").status_code == 200  # ... and tag the job's run
         mv = admin_client.get_model_version(MODEL, v1)
         assert mv.tags["approval"] == "pending" and mv.tags["run_by"] == "modeler"
         assert admin_client.get_registered_model(MODEL).aliases == {}
