@@ -181,12 +181,12 @@ def register_and_promote(res: MlflowResource, cfg: PortfolioConfig, dagster_run_
             link = f"runs:/{parent}/report/validation_report.html"
             features = [r["feature"] for r in results.get("csi", [])]
             for k, v in {"decision_proposed": decision.decision, "reasons": " | ".join(decision.reasons)[:5000],
-                         "gates": json.dumps([g.__dict__ for g in decision.gates])[:5000], "report": link,
+                         "gates": json.dumps([g.__dict__ for g in decision.gates]), "report": link,
                          "compared_with_champion": comparison.champion_version or "",
                          # the validator pack: the model card, and the initial validation later runs test it against
                          "model_card": f"runs:/{parent}/report/model_card.md",
-                         "initial_validation": json.dumps(results.get("initial_reference"))[:5000],
-                         "model_features": json.dumps(features)[:5000],
+                         "initial_validation": json.dumps(results.get("initial_reference")),
+                         "model_features": json.dumps(features),  # registry tags hold 100,000 characters
                          **({"approval": "pending"} if decision.decision == "pending" else {})}.items():
                 client.set_model_version_tag(name, version, k, v)
             fault_point("after_tags")
