@@ -28,9 +28,11 @@ _NEEDS = {
 
 
 def _month_index(values: pd.Series) -> pl.Series:
-    d = pd.to_datetime(values, errors="coerce")
-    return pl.Series((d.dt.year * 12 + d.dt.month - 1).astype("Int32").to_numpy(dtype="float64", na_value=np.nan),
-                     nan_to_null=True).cast(pl.Int32)
+    """Months since 1970-01 (nulls for missing dates): consecutive calendar months differ by 1."""
+    d = pd.to_datetime(values, errors="coerce").to_numpy(dtype="datetime64[ns]")
+    months = d.astype("datetime64[M]").astype("int64").astype("float64")
+    months[np.isnat(d)] = np.nan
+    return pl.Series(months, nan_to_null=True).cast(pl.Int32)
 
 
 def _ids(a: pd.Series, b: pd.Series) -> tuple[pl.Series, pl.Series]:
