@@ -1,7 +1,9 @@
 """The loan-book data model of DESIGN.md: table names, columns, types and categories.
 
 One place that the demo-book generator, the data contracts and the pipeline agree on.
-Types are DuckDB/SQL logical types.
+Types are DuckDB/SQL logical types. The column lists are the demo book's; a lender's own
+tables need only the roles of :mod:`features.roles` (their other columns are features),
+and ``CATEGORIES["decision"]`` / ``["status"]`` are the vocabulary their codes map to.
 """
 
 from __future__ import annotations
