@@ -55,7 +55,8 @@ def test_report_in_chromium_names_what_it_validated_and_opens_with_the_tests(fir
     assert re.search(r"\b(green|amber|red)\b", glance)
     # the summary comes before every other section, and the decision is named under the header
     assert text.index("Supervisory tests at a glance") < text.index("Summary Candidate validated")
-    assert summary["decision"] in text[:text.index("Supervisory tests at a glance")] or "Promotion decision" in text
+    banner = text[text.index("Promotion decision for"):text.index("Supervisory tests overall")]
+    assert summary["decision"] in banner
     for section in ("Fairness", "Supervisory tests", "Live monitoring", "Limitations and warnings"):
         assert section in text
     assert "NaT" not in text and not re.search(r"\d\.\d+e-\d\d", text)  # no raw pandas/numpy formatting
@@ -121,6 +122,35 @@ def test_fairness_and_model_card_are_logged_with_the_model_version(first_run):
     reference = json.loads(version.tags["initial_validation"])
     assert reference["auc"] == pytest.approx(metrics["test"]["auc"], abs=1e-12)
     assert sum(reference["grade_counts"]) == metrics["test"]["rows"]
+
+
+def test_second_run_tests_the_champion_against_its_stored_initial_validation(demo_job):
+    _, env, [(first, _), (second, _)] = demo_job
+    from mlflow import MlflowClient
+
+    summary = pd.read_csv(Path(second["report_path"]).parent / "tables" / "supervisory_summary.csv")
+    champion_rows = summary[summary["test"].str.startswith(f"{TEST_AUC} — champion version")]
+    if first["decision"] != "champion":  # nothing was promoted: there is no champion to test
+        assert champion_rows.empty
+        return
+    if second["decision"] == "unchanged":  # same book, config and code: the champion is not re-scored
+        assert champion_rows.empty
+        html = Path(second["report_path"]).read_text(encoding="utf-8")
+        assert f"same inputs, config and code as version {first['model_version']}" in html
+        return
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    reference = json.loads(client.get_model_version(first["model_name"], first["model_version"]).tags["initial_validation"])
+    row = champion_rows.iloc[0]
+    assert row["test"].endswith(f"version {first['model_version']}")
+    # the champion re-scored on run 2's out-of-time rows (same book and seed: its AUC is run 1's) vs its reference
+    auc_now = first["metrics"]["oot"]["auc"]
+    bads = json.loads((Path(second["report_path"]).parent / "metrics.json").read_text())["metrics"]["oot"]["bads"]
+    rows = json.loads((Path(second["report_path"]).parent / "metrics.json").read_text())["metrics"]["oot"]["rows"]
+    q1, q2 = auc_now / (2 - auc_now), 2 * auc_now**2 / (1 + auc_now)
+    se = np.sqrt((auc_now * (1 - auc_now) + (bads - 1) * (q1 - auc_now**2) + (rows - bads - 1) * (q2 - auc_now**2))
+                 / (bads * (rows - bads)))
+    s = (reference["auc"] - auc_now) / se
+    assert row["value"] == pytest.approx(s, rel=1e-6) and row["p_value"] == pytest.approx(stats.norm.sf(s), rel=1e-6)
 
 
 def test_data_docs_of_the_run_load_nothing_from_the_network(first_run):
