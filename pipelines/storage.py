@@ -136,6 +136,10 @@ def value_metadata(obj: Any) -> dict[str, Any]:
             for name in ("auc", "ks", "bad_rate", "rows"):
                 if name in obj.metrics.get(split, {}):
                     meta[f"{split}_{name}"] = obj.metrics[split][name]
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type) and \
+            "mlflow_run_id" in {f.name for f in dataclasses.fields(obj)}:  # the registry's record of this run
+        if obj.mlflow_run_id:
+            meta["mlflow_run"] = mlflow_run_link(str(obj.mlflow_run_id))
     elif isinstance(obj, dict):
         if isinstance(obj.get("outcomes"), pd.DataFrame):
             meta["rows"] = len(obj["outcomes"])
