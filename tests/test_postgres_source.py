@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from features.demo_book import generate_loan_book
-from features.errors import SourceError
+from features.errors import SourceError, TransientIOError
 from features.outcomes import BadDefinition, derive_outcomes
 from pipelines.config import parse_config
 from pipelines.resources import WarehouseResource
@@ -109,8 +109,9 @@ def test_missing_table_is_a_source_error_naming_it(loaded, table):
         WarehouseResource(url=loaded).read_table(table)
 
 
-def test_unreachable_server_is_a_source_error():
-    with pytest.raises(SourceError, match="applications"):
+def test_unreachable_server_is_a_transient_error():
+    # retried by the orchestration (pipelines.resources.retry_transient), then reported naming the warehouse
+    with pytest.raises(TransientIOError, match=r"warehouse postgresql\+psycopg://postgres@127.0.0.1:1/creditpipe is unreachable"):
         WarehouseResource(url="postgresql://postgres@127.0.0.1:1/creditpipe").read_table("applications")
 
 
