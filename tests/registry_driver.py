@@ -32,7 +32,7 @@ from pipelines.resources import MlflowResource
 def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
     cfg = load_config(spec["config"])
-    res = MlflowResource()
+    res = MlflowResource(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])  # fixed now: set_tracking_uri rewrites the variable
     # the prepared model may live on another server (CREDITPIPE_TEST_SOURCE_URI) than the one written to
     mlflow.set_tracking_uri(os.environ.get("CREDITPIPE_TEST_SOURCE_URI") or res.resolved_uri())
     pipeline = mlflow.pyfunc.load_model(spec["source_model"]).unwrap_python_model().pipeline

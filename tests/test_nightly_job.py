@@ -37,7 +37,7 @@ def test_model_is_registered_and_champion_points_at_it(job_runs):
     assert "unchanged since version 1" in second["promotion_reason"]
     champion = client.get_model_version_by_alias(first["model_name"], "champion")
     assert str(champion.version) == "1" == second["champion_version"]
-    assert [v.version for v in client.search_model_versions(f"name = '{first['model_name']}'")] == ["1"]
+    assert [str(v.version) for v in client.search_model_versions(f"name = '{first['model_name']}'")] == ["1"]
     run = client.get_run(first["mlflow_run_id"])
     assert run.data.metrics["oot_auc"] == pytest.approx(first["metrics"]["oot"]["auc"], abs=1e-12)
     assert run.data.tags["dagster_run_id"] == first["dagster_run_id"]

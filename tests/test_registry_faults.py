@@ -242,6 +242,11 @@ def test_after_the_kills_the_next_run_promotes(jobs, server, tmp_path):
     assert result["decision"] == "champion" and after["aliases"]["champion"] == result["model_version"]
     assert not after["lock"]
     assert_aliases_on_verified(after)
+    # the runs the killed processes left RUNNING are closed as KILLED by the next run
+    client = MlflowClient(server.url)
+    runs = client.search_runs([client.get_experiment_by_name("credit-pipeline").experiment_id], "tags.portfolio = 'faults'")
+    assert not [r.info.run_name for r in runs if r.info.status == "RUNNING"]
+    assert sum(r.info.status == "KILLED" for r in runs) >= 6
 
 
 def test_two_concurrent_runs_promote_at_most_once(jobs, server, tmp_path):
