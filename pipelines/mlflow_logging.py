@@ -22,7 +22,13 @@ from models.lineage import RunFingerprint
 from models.serving import CreditScoreModel, ScoringPipeline
 from models.validation_report import ReportResult
 from pipelines.config import PortfolioConfig
-from pipelines.registry_store import CHAMPION, current_champion, load_champion  # noqa: F401  (monitoring reads them here)
+from pipelines.registry_store import (  # noqa: F401  (monitoring reads them here)
+    CHAMPION,
+    current_champion,
+    load_champion,
+    process_gone,
+    process_holder,
+)
 from pipelines.resources import MlflowResource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,9 +183,10 @@ def start_parent_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: 
     Returns the active run; the caller ends it (``mlflow.end_run``) once the registry is settled.
     """
     experiment_id = training_experiment(res, cfg.mlflow.experiment)
+    close_dead_runs(res.client(), experiment_id, cfg.portfolio)
     run = mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}",
                            tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio,
-                                 "candidate": report.candidate, **tags})
+                                 "candidate": report.candidate, "holder": process_holder(), **tags})
     mlflow.log_params({**config_params(cfg), **contract_params(report.contracts_dir)})
     mlflow.log_metrics(_numbers(report.metrics))
     mlflow.log_dict(lineage_doc, "lineage.json")
@@ -187,6 +194,14 @@ def start_parent_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id: 
     if Path(report.contracts_dir).is_dir():
         mlflow.log_artifacts(report.contracts_dir, artifact_path="contracts")
     return run
+
+
+def close_dead_runs(client, experiment_id: str, portfolio: str) -> None:
+    """Runs of the portfolio left RUNNING by a process that died (killed, crashed) are marked KILLED."""
+    for run in client.search_runs([experiment_id], f"tags.portfolio = '{portfolio}' and attributes.status = 'RUNNING'",
+                                  max_results=200):
+        if process_gone(run.data.tags.get("holder", "")):
+            client.set_terminated(run.info.run_id, "KILLED")
 
 
 def log_candidate_models(cfg: PortfolioConfig, parent_run_id: str, dagster_run_id: str, pipelines: dict[str, ScoringPipeline],
@@ -198,7 +213,7 @@ def log_candidate_models(cfg: PortfolioConfig, parent_run_id: str, dagster_run_i
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"{cfg.portfolio}-{dagster_run_id[:8]}-{name}", nested=True,
                               parent_run_id=parent_run_id,
                               tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "candidate": name,
-                                    **tags}) as child:
+                                    "holder": process_holder(), **tags}) as child:
             mlflow.log_metrics(_numbers(candidate_metrics.get(name, {})))
             X = pipeline.input_frame(example)
             info = mlflow.pyfunc.log_model(

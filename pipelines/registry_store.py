@@ -155,14 +155,14 @@ def unchanged_since(res: MlflowResource, model_name: str, fingerprint: str) -> s
 
 # --------------------------------------------------------------------------- the promotion lock
 
-def _holder() -> str:
+def process_holder() -> str:
+    """``host:pid:time`` of this process, to tell later whether it died holding something."""
     return f"{socket.gethostname()}:{os.getpid()}:{time.time():.3f}"
 
 
-def _holder_dead(holder: str, acquired_at: float) -> bool:
+def process_gone(holder: str) -> bool:
+    """Whether the process named by :func:`process_holder` is known to be dead (same host, pid gone)."""
     host, pid, _ = (holder.split(":") + ["", "", ""])[:3]
-    if time.time() - acquired_at > LOCK_TTL_S:
-        return True
     if host != socket.gethostname() or not pid.isdigit():
         return False
     try:
@@ -174,10 +174,14 @@ def _holder_dead(holder: str, acquired_at: float) -> bool:
     return False
 
 
+def _holder_dead(holder: str, acquired_at: float) -> bool:
+    return time.time() - acquired_at > LOCK_TTL_S or process_gone(holder)
+
+
 @contextmanager
 def promotion_lock(client, model_name: str, wait_s: float = LOCK_WAIT_S):
     """Serialise alias moves of one registered model across processes and hosts."""
-    name, holder = f"{model_name}.promotion-lock", _holder()
+    name, holder = f"{model_name}.promotion-lock", process_holder()
     deadline = time.monotonic() + wait_s
     while True:
         try:
