@@ -125,11 +125,12 @@ def test_cli_runs_are_runs_of_the_code_location_without_banner(demo_job):
             run_ids = {summary["dagster_run_id"] for summary, _ in runs}
             ours = [r for r in stored if r.run_id in run_ids]
             assert len(ours) == 2
+            portfolio = runs[0][0]["model_name"].removeprefix("credit-pipeline-")  # the config file's portfolio
             for run in ours:
                 assert run.job_name == "nightly_retrain"
                 assert run.remote_job_origin.location_name == "pipelines"
                 assert run.remote_job_origin.repository_origin.repository_name == "__repository__"
-                assert run.tags["creditpipe/retrain"] == "demo"
+                assert run.tags["creditpipe/retrain"] == portfolio
             report = instance.fetch_materializations(dg.AssetKey("validation_report"), limit=1).records[0]
             meta = report.asset_materialization.metadata
             assert meta["report"].value.endswith("validation_report.html") and 0.5 < meta["test_auc"].value <= 1
