@@ -204,6 +204,13 @@ def close_dead_runs(client, experiment_id: str, portfolio: str) -> None:
             client.set_terminated(run.info.run_id, "KILLED")
 
 
+def _numbers_as_double(X: pd.DataFrame) -> pd.DataFrame:
+    """The signature's view of the input: every number a double. Five example rows of whole numbers would
+    otherwise declare a ``long`` column, and MLflow would refuse the same column with decimals (or NaN) later."""
+    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
+    return X.astype({c: "float64" for c in numeric})
+
+
 def log_candidate_models(cfg: PortfolioConfig, parent_run_id: str, dagster_run_id: str, pipelines: dict[str, ScoringPipeline],
                          candidate_metrics: dict[str, dict], example: pd.DataFrame, tags: dict[str, str]) -> dict[str, tuple[str, str, str]]:
     """One child run per candidate (its own metrics, its pyfunc model); name → (child run id, model URI, model id)."""
@@ -218,7 +225,7 @@ def log_candidate_models(cfg: PortfolioConfig, parent_run_id: str, dagster_run_i
             X = pipeline.input_frame(example)
             info = mlflow.pyfunc.log_model(
                 name=f"model_{name}", python_model=CreditScoreModel(pipeline), input_example=X,
-                signature=infer_signature(X, pipeline.predict(X)), pip_requirements=_requirements(),
+                signature=infer_signature(_numbers_as_double(X), pipeline.predict(X)), pip_requirements=_requirements(),
                 metadata={"id_column": pipeline.id_column, "portfolio": cfg.portfolio, "candidate": name},
             )
         out[name] = (child.info.run_id, info.model_uri, info.model_id)
