@@ -131,7 +131,7 @@ def project_refit(cfg, sample: pd.DataFrame, features: list[str]) -> dict:
         model = protocol.fit({name: est}, sample, features)[name]
         risk = {s: model.predict_proba(h[features]) for s, h in holdouts.items()}
         out[name] = {"seconds": shared + time.perf_counter() - t0, "risk": risk, "n_selected": len(selected), "model": model}
-    out["__chosen__"] = protocol.choose({k: v["model"] for k, v in out.items()}, sample, features)
+    out["__chosen__"] = protocol.choose({k: v["model"] for k, v in out.items()})
     return out
 
 

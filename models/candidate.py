@@ -28,6 +28,9 @@ class Candidate(Protocol):
     * ``attributions(X, exact=False)`` — per-feature contributions to the risk of each row
       (higher = riskier: points lost for the scorecard, log-odds added for trees), or
       ``None`` when the model has none;
+    * ``frozen(rounds_scale=1.0)`` — an unfitted copy with this fit's configuration fixed
+      (binning settings, variables, parameters, boosting rounds × ``rounds_scale``) that
+      fits without an evaluation set: the protocol's refit on all development rows;
     * ``features_`` — the features the fitted model reads; ``notes_`` — feature → why it
       was left out after fitting; ``report_tables()`` — title → table for the report.
     """
@@ -45,6 +48,8 @@ class Candidate(Protocol):
     def attributions(self, X: pd.DataFrame, exact: bool = False) -> pd.DataFrame | None: ...
 
     def report_tables(self) -> dict[str, pd.DataFrame]: ...
+
+    def frozen(self, rounds_scale: float = 1.0) -> "Candidate": ...
 
 
 class CreditModel:
@@ -68,11 +73,21 @@ class CreditModel:
         self.top_n = top_n
         self.labels = dict(labels or {})
         self.exact_reasons = exact_reasons  # tree models: TreeSHAP (exact, slow) or path attribution (fast)
+        # set by models.protocol.DevelopmentProtocol: the AUCs the choice read (fit and validation rows, before any
+        # refit on all development) and how the estimator in use was fitted and calibrated
+        self.choice_auc: dict[str, float] = {}
+        self.development: dict = {"final_fit": "fit_rows", "fitted_on": "the development (fit) rows",
+                                  "calibrated_on": "the validation rows"}
 
     def fit_calibration(self, X_valid: pd.DataFrame, y_valid) -> "CreditModel":
         """Calibrate the fitted estimator's PD and cut the master scale on held-out rows."""
-        raw = self.estimator.predict_proba(X_valid)
-        self.calibrator_ = Calibrator(**self.calibration).fit(raw, np.asarray(y_valid))
+        return self.calibrate(self.estimator.predict_proba(X_valid), y_valid)
+
+    def calibrate(self, raw_pd, y) -> "CreditModel":
+        """Calibrate and cut the master scale on raw PDs of rows the model did not learn from
+        (held-out rows, or the cross-fitted out-of-fold PDs of the refit on all development)."""
+        raw = np.asarray(raw_pd, dtype=float)
+        self.calibrator_ = Calibrator(**self.calibration).fit(raw, np.asarray(y))
         self.master_scale_ = MasterScale(self.n_grades).fit(self.calibrator_.transform(raw))
         return self
 

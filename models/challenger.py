@@ -231,7 +231,10 @@ class XGBoostChallenger:
 
     def __init__(self, scaling: ScoreScaling | None = None, monotone: dict[str, int] | None = None,
                  params: dict | None = None, search_seconds: float = 60, n_search: int = 8, seed: int = 42,
-                 categorical: Sequence[str] = (), max_auc_gap: float | None = None):
+                 categorical: Sequence[str] = (), max_auc_gap: float | None = None, fixed_rounds: int | None = None):
+        if fixed_rounds is not None and fixed_rounds < 1:
+            raise ModelError(f"challenger: fixed_rounds must be at least 1, got {fixed_rounds}")
+        self.fixed_rounds = fixed_rounds  # set by frozen(): no search, no early stopping, no evaluation set
         if n_search < 1:
             raise ModelError(f"challenger: n_search must be at least 1, got {n_search}")
         if search_seconds < 0:
@@ -266,7 +269,13 @@ class XGBoostChallenger:
         return xgb.DMatrix(self.frame_.transform(X), label=y, enable_categorical=True, missing=np.nan, nthread=2)
 
     def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame | None = None, y_valid=None) -> "XGBoostChallenger":
-        """Search candidates with early stopping on (X_valid, y_valid); keep the best by validation AUC."""
+        """Search candidates with early stopping on (X_valid, y_valid); keep the best by validation AUC.
+
+        A :meth:`frozen` copy instead fits its one parameter set for ``fixed_rounds`` rounds
+        on ``(X, y)`` alone.
+        """
+        if self.fixed_rounds is not None:
+            return self._fit_fixed(X, y)
         _require_eval_set(X_valid, y_valid)
         y = _check_xy(X, y, "development")
         y_valid = _check_xy(X_valid, y_valid, "validation")
@@ -308,6 +317,38 @@ class XGBoostChallenger:
         log = pd.DataFrame(rows)
         log["chosen"] = log["candidate"] == chosen
         self.search_log_ = log
+        return self
+
+    def frozen(self, rounds_scale: float = 1.0) -> "XGBoostChallenger":
+        """An unfitted copy with the search winner fixed, to refit on other rows without an evaluation set.
+
+        The chosen parameters, and the early-stopping round count times ``rounds_scale``
+        (the protocol passes new rows / fit rows: more rows carry more rounds at the same
+        learning rate before they overfit, the usual rule when refitting on all data).
+        """
+        if not hasattr(self, "booster_"):
+            raise ModelError("challenger: frozen() needs a fitted challenger (it fixes the search's winner)")
+        rounds = max(1, int(round((self.best_iteration_ + 1) * float(rounds_scale))))
+        copy = XGBoostChallenger(self.scaling, monotone=self.monotone, params=dict(self.best_params_), n_search=1,
+                                 seed=self.seed, categorical=self.categorical, fixed_rounds=rounds)
+        copy.search_log_ = self.search_log_  # the report still shows how the configuration was found
+        return copy
+
+    def _fit_fixed(self, X: pd.DataFrame, y) -> "XGBoostChallenger":
+        y = _check_xy(X, y, "development")
+        self.frame_ = RawFeatureFrame(self.categorical).fit(X)
+        self.features_ = list(self.frame_.features_)
+        monotone = _check_monotone(self.monotone, self.frame_)
+        fixed = {**FIXED_PARAMS, "seed": self.seed, "verbosity": 0}
+        if monotone:
+            fixed["monotone_constraints"] = "(" + ",".join(str(monotone.get(f, 0)) for f in self.features_) + ")"
+        self.best_params_ = {k: v for k, v in self.params.items() if k not in _ROUND_KEYS}
+        self.booster_ = xgb.train({**self.best_params_, **fixed}, self._dmatrix(X, y), num_boost_round=self.fixed_rounds)
+        self.n_rounds_, self.best_iteration_ = self.fixed_rounds, self.fixed_rounds - 1
+        self.early_stopping_rounds_ = None
+        if not hasattr(self, "search_log_"):
+            self.search_log_ = pd.DataFrame([{"candidate": 0, **self.best_params_, "status": "fixed", "best_iteration":
+                                              self.best_iteration_, "chosen": True}])
         return self
 
     # ------------------------------------------------------------------ prediction
@@ -367,17 +408,30 @@ class HistGradientBoostingCandidate:
     """
 
     def __init__(self, scaling: ScoreScaling | None = None, monotone: dict[str, int] | None = None,
-                 params: dict | None = None, seed: int = 42, categorical: Sequence[str] = ()):
+                 params: dict | None = None, seed: int = 42, categorical: Sequence[str] = (),
+                 fixed_iter: int | None = None):
+        if fixed_iter is not None and fixed_iter < 1:
+            raise ModelError(f"challenger: fixed_iter must be at least 1, got {fixed_iter}")
+        self.fixed_iter = fixed_iter  # set by frozen(): no early stopping, no evaluation set
         self.scaling = scaling or ScoreScaling()
         self.monotone = dict(monotone or {})
         self.params = dict(params or {})
         self.seed = int(seed)
         self.categorical = list(categorical)
 
+    def frozen(self, rounds_scale: float = 1.0) -> "HistGradientBoostingCandidate":
+        """An unfitted copy with the early-stopping iteration count (times ``rounds_scale``) fixed."""
+        if not hasattr(self, "estimator_"):
+            raise ModelError("challenger: frozen() needs a fitted candidate")
+        return HistGradientBoostingCandidate(self.scaling, monotone=self.monotone, params=self.params, seed=self.seed,
+                                             categorical=self.categorical,
+                                             fixed_iter=max(1, int(round(self.estimator_.n_iter_ * float(rounds_scale)))))
+
     def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame | None = None, y_valid=None) -> "HistGradientBoostingCandidate":
-        _require_eval_set(X_valid, y_valid)
+        if self.fixed_iter is None:
+            _require_eval_set(X_valid, y_valid)
+            y_valid = _check_xy(X_valid, y_valid, "validation")
         y = _check_xy(X, y, "development")
-        y_valid = _check_xy(X_valid, y_valid, "validation")
         self.frame_ = RawFeatureFrame(self.categorical).fit(X)
         self.features_ = list(self.frame_.features_)
         monotone = _check_monotone(self.monotone, self.frame_)
@@ -387,11 +441,16 @@ class HistGradientBoostingCandidate:
         settings = {"learning_rate": 0.05, "max_iter": 1000, "max_leaf_nodes": 15, "min_samples_leaf": 40,
                     "l2_regularization": 1.0, "early_stopping": True, "n_iter_no_change": 20,
                     "scoring": "loss", **self.params}
+        if self.fixed_iter is not None:
+            settings.update(max_iter=self.fixed_iter, early_stopping=False)
         self.estimator_ = HistGradientBoostingClassifier(
             categorical_features="from_dtype", monotonic_cst=monotone or None, random_state=self.seed, **settings)
-        self.estimator_.fit(self.frame_.transform(X), y, X_val=self.frame_.transform(X_valid), y_val=y_valid)
+        if self.fixed_iter is not None:
+            self.estimator_.fit(self.frame_.transform(X), y)
+        else:
+            self.estimator_.fit(self.frame_.transform(X), y, X_val=self.frame_.transform(X_valid), y_val=y_valid)
+            self.valid_auc_ = auc(y_valid, self.predict_proba(X_valid))
         self.best_iteration_ = int(self.estimator_.n_iter_) - 1
-        self.valid_auc_ = auc(y_valid, self.predict_proba(X_valid))
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

@@ -23,6 +23,18 @@ backtest           ``oot``        month by month, and the walk-forward refits
 :class:`DevelopmentProtocol` is the fit loop: it fits every candidate on ``dev`` with
 ``validation`` as the evaluation set, calibrates and cuts the master scale on
 ``validation`` and chooses on ``validation``. It never reads a ``test`` or ``oot`` row.
+
+Final fit (``final_fit="development"``)
+    Once the configuration of each candidate is settled on ``validation`` (bins'
+    settings, variables, parameters, boosting rounds) and its validation AUC recorded
+    for the choice, the candidate is refitted with that configuration fixed on *all*
+    development rows (``dev`` + ``validation``): a quarter more rows for the model that
+    is registered, as a peer trained on the same rows gets. Its calibration and master
+    scale are then fitted on cross-fitted out-of-fold raw PDs: ``cross_fit_folds``
+    stratified folds of development (grouped by customer when there is one, seeded),
+    each fold scored by the same fixed configuration fitted on the other folds. After
+    the refit, development and validation numbers are in-sample; the validation AUC the
+    choice read is kept in ``CreditModel.choice_auc``.
 """
 
 from __future__ import annotations
@@ -32,12 +44,13 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from features.errors import ModelError
 from models import metrics
 from models.candidate import Candidate, CreditModel
 
-__all__ = ["DevelopmentProtocol", "STEPS", "ROLE_NAMES", "rows_table"]
+__all__ = ["DevelopmentProtocol", "STEPS", "REFIT_STEPS", "ROLE_NAMES", "rows_table"]
 
 #: The rows each step reads (role names of the sample's ``split`` column).
 STEPS: dict[str, tuple[str, ...]] = {
@@ -47,16 +60,34 @@ STEPS: dict[str, tuple[str, ...]] = {
     "reported discrimination and calibration": ("test", "oot"), "month-by-month backtest": ("oot",),
 }
 
+#: With ``final_fit="development"``: the steps after the choice (they replace fit, calibration and master scale).
+REFIT_STEPS: dict[str, tuple[str, ...]] = {
+    "final fit (configuration fixed above)": ("dev", "validation"),
+    "calibration (cross-fitted out-of-fold PDs)": ("dev", "validation"),
+    "master scale (cross-fitted out-of-fold PDs)": ("dev", "validation"),
+}
+
 #: Plain names of the roles, as the report prints them.
 ROLE_NAMES = {"dev": "development (fit)", "validation": "validation", "test": "test", "oot": "out of time"}
 
 
-def rows_table(sample: pd.DataFrame, has_dates: bool = True) -> pd.DataFrame:
-    """One row per step: the role(s) it reads and their row and bad counts (for the report)."""
+def rows_table(sample: pd.DataFrame, has_dates: bool = True, final_fit: str = "fit_rows") -> pd.DataFrame:
+    """One row per step: the role(s) it reads and their row and bad counts (for the report).
+
+    ``final_fit="development"`` adds the refit on all development rows and its cross-fitted
+    calibration and master scale, which are then the ones in use.
+    """
     counts = sample.groupby("split", observed=True)["target"].agg(["size", "sum"])
     names = dict(ROLE_NAMES, oot="out of time" if has_dates else "second holdout")
+    steps = dict(STEPS)
+    if final_fit == "development":
+        steps = {("choice of candidate (validation AUC before the final fit)" if k == "choice of candidate" else
+                  f"{k} (to settle the configuration)" if k in ("fit", "calibration", "master scale") else k): v
+                 for k, v in STEPS.items()}
+        steps = {**{k: v for k, v in steps.items() if not k.startswith("reported")}, **REFIT_STEPS,
+                 **{k: v for k, v in steps.items() if k.startswith("reported") or k.startswith("month")}}
     rows = []
-    for step, roles in STEPS.items():
+    for step, roles in steps.items():
         present = [r for r in roles if r in counts.index]
         rows.append({"step": step, "rows used": " + ".join(names[r] for r in present),
                      "rows": int(sum(counts.loc[r, "size"] for r in present)),
@@ -83,10 +114,18 @@ class DevelopmentProtocol:
     wrap: Callable[[str, Candidate], CreditModel]
     choose_by: str = "validation_auc"
     max_auc_gap: float | None = None
+    final_fit: str = "fit_rows"
+    cross_fit_folds: int = 3
+    seed: int = 42
+    group_column: str | None = None
 
     def __post_init__(self) -> None:
         if self.choose_by not in ("validation_auc", "scorecard"):
             raise ModelError(f"protocol: choose_by must be 'validation_auc' or 'scorecard', got {self.choose_by!r}")
+        if self.final_fit not in ("fit_rows", "development"):
+            raise ModelError(f"protocol: final_fit must be 'fit_rows' or 'development', got {self.final_fit!r}")
+        if isinstance(self.cross_fit_folds, bool) or not isinstance(self.cross_fit_folds, int) or self.cross_fit_folds < 2:
+            raise ModelError(f"protocol: cross_fit_folds must be an integer >= 2, got {self.cross_fit_folds!r}")
 
     @staticmethod
     def role(sample: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -96,34 +135,82 @@ class DevelopmentProtocol:
         return part
 
     def fit(self, estimators: Mapping[str, Candidate], sample: pd.DataFrame, features: list[str]) -> dict[str, CreditModel]:
-        """Fit each estimator on ``dev`` (evaluation set ``validation``), then calibrate on ``validation``."""
+        """Fit each estimator on ``dev`` (evaluation set ``validation``), then calibrate on ``validation``.
+
+        The AUCs on ``dev`` and ``validation`` are recorded in ``choice_auc`` for the choice;
+        with ``final_fit="development"`` each candidate is then :meth:`refit` on all development rows.
+        """
         fit, valid = self.role(sample, "dev"), self.role(sample, "validation")
         out = {}
         for name, estimator in estimators.items():
             estimator.fit(fit[features], fit["target"].to_numpy(), valid[features], valid["target"].to_numpy())
-            out[name] = self.wrap(name, estimator).fit_calibration(valid[features], valid["target"].to_numpy())
+            model = self.wrap(name, estimator).fit_calibration(valid[features], valid["target"].to_numpy())
+            choice = {role: metrics.auc(rows["target"].to_numpy(), model.predict_proba(rows[features]))
+                      for role, rows in (("dev", fit), ("validation", valid))}
+            if self.final_fit == "development":
+                model = self.refit(name, estimator, sample, features, len(fit))
+            model.choice_auc = choice
+            out[name] = model
         return out
 
-    def auc(self, models: Mapping[str, CreditModel], sample: pd.DataFrame, features: list[str],
-            role: str = "validation") -> dict[str, float]:
-        """AUC of each model's PD on one role's rows (``validation`` or ``dev``, never a reported split)."""
+    def folds(self, development: pd.DataFrame) -> np.ndarray:
+        """Fold number (0..K-1) of each development row: stratified, grouped by customer when there is one, seeded."""
+        y = development["target"].to_numpy()
+        if self.group_column and self.group_column in development.columns:
+            splitter = StratifiedGroupKFold(self.cross_fit_folds, shuffle=True, random_state=self.seed)
+            parts = splitter.split(development, y, groups=development[self.group_column].to_numpy())
+        else:
+            parts = StratifiedKFold(self.cross_fit_folds, shuffle=True, random_state=self.seed).split(development, y)
+        fold = np.empty(len(development), dtype=int)
+        for k, (_, held) in enumerate(parts):
+            fold[held] = k
+        return fold
+
+    def refit(self, name: str, settled: Candidate, sample: pd.DataFrame, features: list[str], n_fit: int) -> CreditModel:
+        """``settled``'s configuration fitted on all development rows, calibrated on cross-fitted out-of-fold PDs.
+
+        Boosting rounds found by early stopping on ``n_fit`` rows are scaled by the rows each
+        fit gets over ``n_fit``. Reads the ``dev`` and ``validation`` rows only.
+        """
+        development = sample[sample["split"].isin(["dev", "validation"])]
+        X, y = development[features], development["target"].to_numpy()
+        fold = self.folds(development)
+        oof = np.empty(len(development))
+        for k in range(self.cross_fit_folds):
+            train = fold != k
+            if len(np.unique(y[train])) < 2 or len(np.unique(y[~train])) < 2:
+                raise ModelError(f"protocol: cross-fit fold {k} of {self.cross_fit_folds} needs goods and bads on both "
+                                 f"sides; lower models.calibration.cross_fit_folds")
+            estimator = settled.frozen(rounds_scale=train.sum() / n_fit).fit(X[train], y[train])
+            oof[~train] = estimator.predict_proba(X[~train])
+        final = settled.frozen(rounds_scale=len(development) / n_fit).fit(X, y)
+        model = self.wrap(name, final).calibrate(oof, y)
+        model.development = {"final_fit": "development", "fitted_on": "all development rows (fit + validation)",
+                             "calibrated_on": f"{self.cross_fit_folds}-fold cross-fitted out-of-fold PDs of development",
+                             "rows": int(len(development)), "folds": self.cross_fit_folds}
+        return model
+
+    def auc(self, models: Mapping[str, CreditModel], role: str = "validation") -> dict[str, float]:
+        """The AUC the choice reads: each model's on ``validation`` or ``dev`` rows, recorded by :meth:`fit`
+        before any refit (after it, those rows are in-sample). Never a reported split."""
         if role not in ("dev", "validation"):
             raise ModelError(f"protocol: the choice reads the dev and validation rows only, not {role!r}")
-        rows = self.role(sample, role)
-        y = rows["target"].to_numpy()
-        return {name: metrics.auc(y, model.predict_proba(rows[features])) for name, model in models.items()}
+        missing = [n for n, m in models.items() if role not in m.choice_auc]
+        if missing:
+            raise ModelError(f"protocol: candidates {missing} were not fitted by the protocol (no recorded AUC)")
+        return {name: model.choice_auc[role] for name, model in models.items()}
 
-    def choose(self, models: Mapping[str, CreditModel], sample: pd.DataFrame, features: list[str]) -> str:
-        """The candidate to register (see ``choose_by``); reads only the validation rows."""
+    def choose(self, models: Mapping[str, CreditModel]) -> str:
+        """The candidate to register (see ``choose_by``); reads only the validation AUCs :meth:`fit` recorded."""
         if not models:
             raise ModelError("protocol: no candidate to choose from")
         if self.choose_by == "scorecard":
             if "scorecard" not in models:
                 raise ModelError("protocol: choose_by is 'scorecard' but there is no scorecard candidate")
             return "scorecard"
-        aucs = self.auc(models, sample, features)
+        aucs = self.auc(models)
         pool = aucs
         if self.max_auc_gap is not None:
-            fit = self.auc(models, sample, features, role="dev")
+            fit = self.auc(models, role="dev")
             pool = {n: a for n, a in aucs.items() if fit[n] - a <= self.max_auc_gap} or aucs
         return min(pool, key=lambda n: (-round(pool[n], 12), n != "scorecard", n))

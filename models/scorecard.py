@@ -58,12 +58,13 @@ class WoeLogisticScorecard:
     """
 
     def __init__(self, binner: WoeBinner, variables: list[str], scaling: ScoreScaling | None = None,
-                 C: float = 1.0, max_iter: int = 1000):
+                 C: float = 1.0, max_iter: int = 1000, rebin: bool = False):
         if not variables:
             raise ModelError("scorecard: no variable was selected; relax selection thresholds")
-        missing = [v for v in variables if v not in binner.variables_]
+        missing = [] if rebin else [v for v in variables if v not in binner.variables_]
         if missing:
             raise ModelError(f"scorecard: variables {missing} were not binned")
+        self.rebin = rebin  # fit() re-optimises the bins (same settings) on its own rows first
         self.binner = binner
         self.variables = list(variables)
         self.scaling = scaling or ScoreScaling()
@@ -78,6 +79,8 @@ class WoeLogisticScorecard:
         would reward risk. The most positive is dropped first, one at a time.
         """
         y = np.asarray(y)
+        if self.rebin:
+            self.binner = _unfitted(self.binner).fit(X, y)
         woe_all = self.binner.transform(X, variables=self.variables)
         self.dropped_ = {}
         while True:
@@ -91,6 +94,15 @@ class WoeLogisticScorecard:
             self.variables = [v for v in self.variables if v != worst]
         self.points_table_ = self._points_table()
         return self
+
+    def frozen(self, rounds_scale: float = 1.0) -> "WoeLogisticScorecard":
+        """An unfitted copy with this fit's configuration fixed, to refit on other rows.
+
+        Same binning settings (the bins are re-optimised on the rows ``fit`` gets), the
+        variables kept after wrong-sign drops, the same ``C``; ``rounds_scale`` does not apply.
+        """
+        return WoeLogisticScorecard(self.binner, self.features_, self.scaling, C=self.C, max_iter=self.max_iter,
+                                    rebin=True)
 
     def _points_table(self) -> pd.DataFrame:
         coef = dict(zip(self.variables, self.estimator_.coef_[0]))
@@ -143,3 +155,9 @@ class WoeLogisticScorecard:
     def score(self, X: pd.DataFrame, pd_raw: np.ndarray | None = None) -> np.ndarray:
         """Integer score: the sum of points (rounded per bin, so not a function of the PD); higher is safer."""
         return self.points(X).sum(axis=1).to_numpy()
+
+
+def _unfitted(binner: WoeBinner) -> WoeBinner:
+    """A new binner with ``binner``'s settings (nothing fitted)."""
+    return WoeBinner(binner.spec, categorical=binner.categorical, seed=binner.seed,
+                     max_exact_values=binner.max_exact_values, n_quantiles=binner.n_quantiles, n_jobs=binner.n_jobs)

@@ -150,14 +150,17 @@ def compute_results(inp: ReportInputs) -> dict:
                             "binomial_rejected_grades": binomial, "jeffreys_rejected_grades": jeffreys,
                             # a PD that errs on the conservative side only is a finding, not a failure
                             "rejected": bool(binomial or jeffreys or (hl_rejects and under))}
-    res["overfitting"] = {name: {"fit_auc": sp["dev"]["auc"], "validation_auc": sp["validation"]["auc"],
-                                 "gap": sp["dev"]["auc"] - sp["validation"]["auc"],
-                                 "flag": bool(sp["dev"]["auc"] - sp["validation"]["auc"] > inp.max_auc_gap)}
-                          for name, sp in res["candidates"].items() if "dev" in sp and "validation" in sp}
+    # the AUCs the choice read, before any final fit on all development rows (after it those rows are in-sample)
+    choice = {name: inp.candidates[name].choice_auc or {"dev": sp["dev"]["auc"], "validation": sp["validation"]["auc"]}
+              for name, sp in res["candidates"].items() if "dev" in sp and "validation" in sp}
+    res["overfitting"] = {name: {"fit_auc": c["dev"], "validation_auc": c["validation"], "gap": c["dev"] - c["validation"],
+                                 "flag": bool(c["dev"] - c["validation"] > inp.max_auc_gap)} for name, c in choice.items()}
     if inp.chosen in res["overfitting"]:
         res["metrics"]["overfitting_gap"] = res["overfitting"][inp.chosen]["gap"]
         res["metrics"]["overfitting_flag"] = res["overfitting"][inp.chosen]["flag"]
-    res["rows_used"] = rows_table(inp.sample, inp.has_dates)
+        res["metrics"]["choice_validation_auc"] = res["overfitting"][inp.chosen]["validation_auc"]
+    res["metrics"]["final_fit"] = dict(chosen.development)
+    res["rows_used"] = rows_table(inp.sample, inp.has_dates, chosen.development["final_fit"])
     dev, test, oot = (_split(inp, s) for s in ("dev", "test", "oot"))
     res["master_scale"] = chosen.master_scale_.table()
     score = f"score_{inp.chosen}"
@@ -323,13 +326,19 @@ def _candidate_table(res: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _calibrated_on(res: dict) -> str:
+    final = res["metrics"]["final_fit"]
+    return final["calibrated_on"] if final["final_fit"] == "development" else rows_caption(res, "validation")
+
+
 def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
     chosen, preds = inp.chosen, inp.backtest.predictions
     t, o = res["metrics"]["test"], res["metrics"]["oot"]
     oot_name = "out of time" if inp.has_dates else "second holdout"
-    v = res["metrics"]["validation"]
+    refit = res["metrics"]["final_fit"]["final_fit"] == "development"
     summary = Section("Summary", "summary", paragraphs=[
-        f"Candidate validated: '{chosen}', chosen by validation AUC ({_fmt(v['auc'])} on {rows_caption(res, 'validation')}). "
+        f"Candidate validated: '{chosen}', chosen by validation AUC ({_fmt(res['metrics']['choice_validation_auc'])} on "
+        f"{rows_caption(res, 'validation')}{', before the final fit' if refit else ''}). "
         f"Test AUC {_fmt(t['auc'])} (95% DeLong interval {_fmt(t['auc_lower'])}–{_fmt(t['auc_upper'])}), "
         f"Gini {_fmt(t['gini'])}, KS {_fmt(t['ks'])} on {rows_caption(res, 'test')}; {oot_name} AUC {_fmt(o['auc'])} "
         f"({_fmt(o['auc_lower'])}–{_fmt(o['auc_upper'])}), KS {_fmt(o['ks'])}, score PSI {_fmt(o['psi'])} on "
@@ -338,6 +347,12 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
         "the parameter search, calibration, the master scale and the choice of candidate read the validation rows; "
         "test and out-of-time rows are read once, to report (see the table of rows used below). Repeat applicants "
         "stay in one of development, validation and test.",
+        *([f"Final fit: once chosen, the settled configuration (binning settings, variables, parameters, boosting rounds "
+           f"scaled to the rows) was refitted on {res['metrics']['final_fit']['fitted_on']} "
+           f"({_fmt(res['metrics']['final_fit']['rows'])} rows), and its PD calibrated and master scale cut on "
+           f"{res['metrics']['final_fit']['calibrated_on']}. Development and validation numbers of the final model are "
+           "therefore in-sample, no longer held out: the validation AUC above is the one the choice read, before the "
+           "refit; test and out of time remain untouched."] if refit else []),
         *overfitting_paragraphs(inp, res),
         calibration_paragraph(inp, res),
         recommendation(inp, res),
@@ -406,7 +421,7 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
             if "gain" in table.columns:
                 models.plots.append((f"{name}: importance (gain)", plots.hbar_plot(table.iloc[:20, 0], table["gain"].iloc[:20],
                                                                                    f"{name} importance", "gain")))
-    models.tables.append(Table(f"Master scale ({chosen}), cut on {rows_caption(res, 'validation')}", res["master_scale"]))
+    models.tables.append(Table(f"Master scale ({chosen}), cut on {_calibrated_on(res)}", res["master_scale"]))
 
     curves = {f"{c} · {SPLIT_NAMES[s]}": (preds.loc[preds.split == s, "target"].to_numpy(),
                                            preds.loc[preds.split == s, f"pd_{c}"].to_numpy())
@@ -425,7 +440,7 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
                                        f"{'holds' if res['rank_ordering_ok'] else 'FAILS'})", res["bad_rate_by_band_test"]))
 
     calibration = Section("Calibration", "calibration", paragraphs=[
-        f"The PD is calibrated and the master scale cut on {rows_caption(res, 'validation')} (held out from fitting). "
+        f"The PD is calibrated and the master scale cut on {_calibrated_on(res)} (held out from the model that scored them). "
         f"Tests at {inp.calibration_alpha:.0%}: binomial, one-sided, H0 the PD is not underestimated; Jeffreys, "
         "Beta(d+½, n−d+½) posterior; Hosmer–Lemeshow over PD deciles. "
         + " ".join(f"{rows_caption(res, s, oot_name)}: Brier {_fmt(res['metrics'][s]['brier'])}, log loss "
@@ -498,7 +513,7 @@ def write_validation_report(inp: ReportInputs, out_dir: Path) -> tuple[Path, Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     res = compute_results(inp)
     t, o = res["metrics"]["test"], res["metrics"]["oot"]
-    headline = [("validation AUC", res["metrics"]["validation"]["auc"]), ("test AUC", t["auc"]), ("test KS", t["ks"]), ("test Gini", t["gini"]), ("OOT AUC", o["auc"]),
+    headline = [("validation AUC", res["metrics"]["choice_validation_auc"]), ("test AUC", t["auc"]), ("test KS", t["ks"]), ("test Gini", t["gini"]), ("OOT AUC", o["auc"]),
                 ("OOT KS", o["ks"]), ("OOT Gini", o["gini"]), ("OOT PSI", o["psi"]), ("loans in sample", int(len(inp.sample))),
                 ("warnings", len(res["warnings"]))]
     sections = build_sections(inp, res)

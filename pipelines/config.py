@@ -167,6 +167,8 @@ class CalibrationConfig(_Strict):
     long_run_default_rate: float | None = Field(None, gt=0, lt=1)  # central tendency the mean PD is anchored to
     pd_floor: float = Field(0.0003, ge=0, lt=1)  # lowest PD handed out (0.03 %)
     test_alpha: float = Field(0.01, gt=0, lt=0.5)  # level of the binomial, Jeffreys and Hosmer-Lemeshow tests
+    # models.final_fit "development": calibration and master scale on out-of-fold PDs of this many folds of development
+    cross_fit_folds: int = Field(3, ge=2, le=10)
 
 
 class ModelsConfig(_Strict):
@@ -180,6 +182,9 @@ class ModelsConfig(_Strict):
     exact_reasons: bool = False  # tree models: exact TreeSHAP reason codes (~5x slower scoring) instead of path attribution
     # which candidate is registered: the best validation AUC, or the scorecard (test is only reported)
     choose_by: Literal["validation_auc", "scorecard"] = "validation_auc"
+    # after the choice, each candidate's settled configuration is refitted on all development rows (fit + validation) and
+    # calibrated on cross-fitted out-of-fold PDs ("development"), or kept as fitted on the fit rows ("fit_rows")
+    final_fit: Literal["development", "fit_rows"] = "development"
     walk_forward_origins: int = Field(3, ge=0, le=24)
     # fit minus validation AUC above this is overfitting: a warning, a flag in metrics.json, and the search and the
     # choice pass such candidates over while another stays within it (0.10 AUC = 0.20 Gini)

@@ -7,6 +7,8 @@ master scale on the rows before the origin only.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from features.binning import BinningSpec, WoeBinner
@@ -72,7 +74,9 @@ def build_protocol(cfg: PortfolioConfig) -> DevelopmentProtocol:
     def wrap(name: str, estimator: Candidate) -> CreditModel:
         return CreditModel(name, estimator, calibration, m.grades, m.reason_codes, m.labels, m.exact_reasons)
 
-    return DevelopmentProtocol(wrap=wrap, choose_by=m.choose_by, max_auc_gap=m.max_auc_gap)
+    return DevelopmentProtocol(wrap=wrap, choose_by=m.choose_by, max_auc_gap=m.max_auc_gap, final_fit=m.final_fit,
+                               cross_fit_folds=c.cross_fit_folds, seed=cfg.sample.seed,
+                               group_column=cfg.sample.customer_column)
 
 
 def refit_function(cfg: PortfolioConfig, candidate: str, features: list[str]):
@@ -83,8 +87,10 @@ def refit_function(cfg: PortfolioConfig, candidate: str, features: list[str]):
     selection, fitting, calibration and the master scale run on them exactly as in the
     nightly job. Tree candidates skip the parameter search (one parameter set: the
     defaults plus the config's params), so no parameter is chosen with later data either.
+    Origins keep the simpler path: the model fitted on the fit rows, calibrated on the
+    validation rows (no refit on all rows before the origin, no cross-fitting).
     """
-    protocol = build_protocol(cfg)
+    protocol = replace(build_protocol(cfg), final_fit="fit_rows")
     s = cfg.sample
 
     def develop(train: pd.DataFrame) -> CreditModel:

@@ -85,9 +85,14 @@ class SpyCandidate:
 
     def fit(self, X, y, X_valid=None, y_valid=None):
         self.log.append(("fit", set(X.index)))
-        self.log.append(("eval set", set(X_valid.index)))
+        if X_valid is not None:
+            self.log.append(("eval set", set(X_valid.index)))
         self.features_, self.notes_ = [self.column], {}
         return self
+
+    def frozen(self, rounds_scale=1.0):
+        self.log.append(("frozen", rounds_scale))
+        return SpyCandidate(self.column, self.log)
 
     def predict_proba(self, X):
         self.log.append(("predict", set(X.index)))
@@ -104,9 +109,9 @@ class SpyCandidate:
         return {}
 
 
-def _protocol(choose_by="validation_auc", max_auc_gap=0.1):
+def _protocol(choose_by="validation_auc", max_auc_gap=0.1, **kwargs):
     return DevelopmentProtocol(wrap=lambda name, est: CreditModel(name, est, {"method": "platt"}, 5), choose_by=choose_by,
-                               max_auc_gap=max_auc_gap)
+                               max_auc_gap=max_auc_gap, **kwargs)
 
 
 def test_test_and_oot_rows_never_reach_fit_early_stopping_calibration_or_choice(sample, monkeypatch):
@@ -120,7 +125,7 @@ def test_test_and_oot_rows_never_reach_fit_early_stopping_calibration_or_choice(
     protocol = _protocol()
     models = protocol.fit({"scorecard": SpyCandidate("noise", log), "xgboost": SpyCandidate("x1", log)},
                           sample, ["x1", "x2", "noise"])
-    chosen = protocol.choose(models, sample, ["x1", "x2", "noise"])
+    chosen = protocol.choose(models)
     role = {s: set(sample.index[sample["split"] == s]) for s in ("dev", "validation", "test", "oot")}
     assert [kind for kind, _ in log if kind != "predict"] == ["fit", "eval set"] * 2
     for kind, rows in log:
@@ -139,11 +144,11 @@ def test_choice_is_the_best_validation_auc_ties_to_the_scorecard(sample):
     log: list = []
     protocol = _protocol()
     models = protocol.fit({"xgboost": SpyCandidate("x1", log), "scorecard": SpyCandidate("x1", log)}, sample, ["x1"])
-    assert protocol.choose(models, sample, ["x1"]) == "scorecard"
+    assert protocol.choose(models) == "scorecard"
     valid = sample[sample["split"] == "validation"]
-    aucs = protocol.auc(models, sample, ["x1"])
+    aucs = protocol.auc(models)
     assert aucs["xgboost"] == pytest.approx(roc_auc_score(valid["target"], valid["x1"]), abs=1e-12)
-    assert _protocol("scorecard").choose(models, sample, ["x1"]) == "scorecard"
+    assert _protocol("scorecard").choose(models) == "scorecard"
     with pytest.raises(ModelError, match="choose_by"):
         _protocol("test_auc")
 
@@ -153,13 +158,81 @@ def test_an_overfitted_candidate_is_passed_over_while_another_stays_within_the_g
     data = sample.assign(leak=np.where(sample["split"] == "dev", 4.0 * sample["target"], sample["noise"]) + sample["x1"])
     log: list = []
     models = _protocol().fit({"xgboost": SpyCandidate("leak", log), "scorecard": SpyCandidate("x2", log)}, data, ["leak", "x2"])
-    aucs = _protocol().auc(models, data, ["leak", "x2"])
+    aucs = _protocol().auc(models)
     assert aucs["xgboost"] > aucs["scorecard"]  # better on validation, but it overfits the fit rows
-    assert _protocol().auc(models, data, ["leak", "x2"], role="dev")["xgboost"] - aucs["xgboost"] > 0.1
-    assert _protocol().choose(models, data, ["leak", "x2"]) == "scorecard"
-    assert _protocol(max_auc_gap=None).choose(models, data, ["leak", "x2"]) == "xgboost"
+    assert _protocol().auc(models, role="dev")["xgboost"] - aucs["xgboost"] > 0.1
+    assert _protocol().choose(models) == "scorecard"
+    assert _protocol(max_auc_gap=None).choose(models) == "xgboost"
     with pytest.raises(ModelError, match="not 'test'"):
-        _protocol().auc(models, data, ["leak", "x2"], role="test")
+        _protocol().auc(models, role="test")
+
+
+def test_final_fit_reads_development_only_and_calibrates_on_out_of_fold_pds(sample, monkeypatch):
+    """final_fit='development': after the choice, K fold fits and one final fit, all on dev + validation rows; the
+    calibrator and the master scale see each development row once, scored by a model that did not learn from it."""
+    from models import calibration
+
+    seen_by_calibrator = []
+    fit_calibrator = calibration.Calibrator.fit
+    monkeypatch.setattr(calibration.Calibrator, "fit",
+                        lambda self, p, y: seen_by_calibrator.append(np.asarray(p).copy()) or fit_calibrator(self, p, y))
+    log: list = []
+    protocol = _protocol(final_fit="development", cross_fit_folds=3, seed=7, group_column="customer_id")
+    models = protocol.fit({"scorecard": SpyCandidate("noise", log), "xgboost": SpyCandidate("x1", log)},
+                          sample, ["x1", "x2", "noise"])
+    role = {s: set(sample.index[sample["split"] == s]) for s in ("dev", "validation", "test", "oot")}
+    development = role["dev"] | role["validation"]
+    fits = [rows for kind, rows in log if kind == "fit"]
+    # per candidate: the settling fit on dev, three fold fits on two thirds of development, the final fit on all of it
+    assert len(fits) == 2 * 5
+    for first in (0, 5):
+        assert fits[first] == role["dev"] and fits[first + 4] == development
+        folds = fits[first + 1: first + 4]
+        assert all(f < development for f in folds)
+        held = [development - f for f in folds]
+        assert set().union(*held) == development and sum(map(len, held)) == len(development)  # a partition
+        for h in held:  # repeat applicants stay in one fold
+            assert sample.loc[sorted(h), "customer_id"].isin(sample.loc[sorted(development - h), "customer_id"]).sum() == 0
+    scales = [v for kind, v in log if kind == "frozen"]
+    assert scales[3] == pytest.approx(len(development) / len(role["dev"]))  # rounds scaled to the final fit's rows
+    for kind, rows in log:
+        if kind in ("fit", "eval set", "predict"):
+            assert not rows & (role["test"] | role["oot"]), kind
+    # calibration: first on validation (to settle and choose), then on the out-of-fold PDs of all development rows
+    assert [len(p) for p in seen_by_calibrator] == [len(role["validation"]), len(development)] * 2
+    dev_rows = sample[sample["split"].isin(["dev", "validation"])]
+    oof = seen_by_calibrator[1]  # the scorecard spy's PD is a function of `noise`, so out of fold = the same formula
+    assert oof == pytest.approx(1 / (1 + np.exp(-(-2.0 + dev_rows["noise"].to_numpy()))))
+    for model in models.values():
+        assert model.master_scale_.dev_counts_.sum() == len(development)
+        assert model.development["final_fit"] == "development" and model.development["folds"] == 3
+        valid = sample[sample["split"] == "validation"]
+        # the choice reads the validation AUC recorded before the refit
+        assert model.choice_auc["validation"] == pytest.approx(
+            roc_auc_score(valid["target"], valid[model.estimator.column]), abs=1e-12)
+    assert protocol.choose(models) == "xgboost"
+    # determinism: the same seed draws the same folds
+    dev_frame = sample[sample["split"].isin(["dev", "validation"])]
+    np.testing.assert_array_equal(protocol.folds(dev_frame), protocol.folds(dev_frame))
+    with pytest.raises(ModelError, match="cross_fit_folds"):
+        _protocol(final_fit="development", cross_fit_folds=1)
+    with pytest.raises(ModelError, match="final_fit"):
+        _protocol(final_fit="everything")
+
+
+def test_frozen_xgboost_fixes_the_winner_and_scales_the_rounds(sample):
+    features = ["x1", "x2", "noise"]
+    dev, valid = sample[sample["split"] == "dev"], sample[sample["split"] == "validation"]
+    est = XGBoostChallenger(n_search=2, search_seconds=60, seed=1).fit(dev[features], dev["target"],
+                                                                      valid[features], valid["target"])
+    frozen = est.frozen(rounds_scale=4 / 3)
+    assert frozen.fixed_rounds == round((est.best_iteration_ + 1) * 4 / 3)
+    development = pd.concat([dev, valid])
+    refit = frozen.fit(development[features], development["target"])  # no evaluation set needed
+    assert refit.booster_.num_boosted_rounds() == frozen.fixed_rounds
+    assert refit.best_params_ == {k: v for k, v in est.best_params_.items()}
+    with pytest.raises(ModelError, match="frozen"):
+        XGBoostChallenger().frozen()
 
 
 def test_xgboost_stops_early_on_the_validation_rows_only(sample, monkeypatch):

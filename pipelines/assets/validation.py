@@ -22,7 +22,7 @@ def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, mo
     """The candidate chosen on validation; every candidate on each split and out-of-time month; walk-forward."""
     cfg = portfolio.load()
     sample, features = modeling_sample.sample, modeling_sample.features
-    chosen = build_protocol(cfg).choose(candidates, sample, features)
+    chosen = build_protocol(cfg).choose(candidates)  # on the validation AUCs recorded before any final refit
     result = run_backtest(candidates, sample, features)
     context.log.info(f"chosen candidate (validation AUC): {chosen}\n" + result.by_split.to_string(index=False))
     labelled = sample[sample["split"] != "test"]  # walk forward over time on everything but the test holdout
