@@ -13,7 +13,9 @@ WOE follows optbinning's convention, ``ln(%good / %bad)``: a higher WOE is a saf
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,6 +91,9 @@ class WoeBinner:
         (same bins as optbinning on the rows); above, on ``n_quantiles`` quantile cells.
     n_quantiles : int
         Cells of a variable above ``max_exact_values`` (quantiles of the sketch).
+    n_jobs : int or None
+        Threads solving variables concurrently (None: ``min(2, os.cpu_count())``); the
+        bins do not depend on it.
 
     Attributes
     ----------
@@ -101,13 +106,18 @@ class WoeBinner:
     """
 
     def __init__(self, spec: BinningSpec | None = None, categorical: list[str] = (), seed: int = 0,
-                 max_exact_values: int = CAPACITY, n_quantiles: int = N_QUANTILE_CELLS):
+                 max_exact_values: int = CAPACITY, n_quantiles: int = N_QUANTILE_CELLS, n_jobs: int | None = None):
         self.spec = spec or BinningSpec()
         self.categorical = list(categorical)
         self.seed = seed
         if max_exact_values < 2 or n_quantiles < 2:
             raise ConfigError(f"WoeBinner: max_exact_values and n_quantiles must be at least 2, got {max_exact_values}, {n_quantiles}")
         self.max_exact_values, self.n_quantiles = max_exact_values, n_quantiles
+        if n_jobs is None:
+            n_jobs = min(2, os.cpu_count() or 1)
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+            raise ConfigError(f"WoeBinner: n_jobs must be a positive integer or None, got {n_jobs!r}")
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, y) -> WoeBinner:
@@ -136,22 +146,38 @@ class WoeBinner:
         return self.fit_prebinned(cells)
 
     def fit_prebinned(self, cells: dict[str, CellCounts]) -> WoeBinner:
-        """Solve every variable on its pre-bins (cells from :class:`~features.prebinning.PreBinner`)."""
+        """Solve every variable on its pre-bins (cells from :class:`~features.prebinning.PreBinner`).
+
+        Variables are independent once counted: with ``n_jobs > 1`` they are solved in a
+        thread pool (CP-SAT's search and the CART run without the GIL); results are kept in
+        variable order, so the bins are those of the sequential path.
+        """
         self.cells_ = cells
-        self.binnings_, self.optimal_, self.maps_, self._tables = {}, {}, {}, {}
-        for name in self.variables_:
-            params = self._params(name)
-            fixed = self.spec.fixed_splits.get(name)
-            self.binnings_[name] = solve(cells[name], name, params, fixed)
-            if fixed:
-                self.optimal_[name] = solve(cells[name], name, params)
-                self.optimal_[name].binning_table.build()
-            table = self.binnings_[name].binning_table.build().drop(index="Totals", errors="ignore").reset_index(drop=True)
-            self._tables[name] = table
-            kind = "categorical" if name in self.categorical_ else "numeric"
-            self.maps_[name] = woe_map(name, kind, self.binnings_[name], table, self.spec.special_codes.get(name))
+        if self.n_jobs > 1 and len(self.variables_) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.n_jobs, len(self.variables_))) as pool:
+                solved = list(pool.map(self._solve, self.variables_))
+        else:
+            solved = [self._solve(name) for name in self.variables_]
+        self.binnings_ = {name: ob for name, (ob, _) in zip(self.variables_, solved)}
+        self.optimal_ = {name: opt for name, (_, opt) in zip(self.variables_, solved) if opt is not None}
+        self.maps_ = {name: woe_map(name, "categorical" if name in self.categorical_ else "numeric", self.binnings_[name],
+                                    self.spec.special_codes.get(name)) for name in self.variables_}
+        self._tables = {}  # optbinning's binning tables, built when first asked for (reports, not the fit, need them)
         self._summary = None
         return self
+
+    def _solve(self, name: str):
+        """The fitted binning in use, and the optimiser's own when the variable has fixed splits."""
+        params = self._params(name)
+        fixed = self.spec.fixed_splits.get(name)
+        return solve(self.cells_[name], name, params, fixed), (solve(self.cells_[name], name, params) if fixed else None)
+
+    def _table(self, name: str, optimal: bool = False) -> pd.DataFrame:
+        key = (name, optimal)
+        if key not in self._tables:
+            ob = (self.optimal_ if optimal else self.binnings_)[name]
+            self._tables[key] = ob.binning_table.build().drop(index="Totals", errors="ignore").reset_index(drop=True)
+        return self._tables[key]
 
     def _check_target(self, y: np.ndarray, n: int, single_class_ok: bool = False) -> np.ndarray:
         if n != len(y):
@@ -231,6 +257,7 @@ class WoeBinner:
             for name in self.variables_:
                 ob = self.binnings_[name]
                 bt = ob.binning_table
+                self._table(name)
                 bt.analysis(print_output=False)
                 n_bins = len(ob.splits) + (1 if ob.dtype == "numerical" else 0)
                 rows.append({"name": name, "dtype": ob.dtype, "n_bins": n_bins, "iv": float(bt.iv), "gini": float(bt.gini),
@@ -242,15 +269,15 @@ class WoeBinner:
 
     def binning_table(self, name: str) -> pd.DataFrame:
         """optbinning's binning table for one variable, Totals row dropped: bin, count, bad rate, WOE, IV."""
-        if name not in self._tables:
+        if name not in self.binnings_:
             raise SampleError(f"binning: variable {name!r} was not binned")
-        return _tidy(self._tables[name])
+        return _tidy(self._table(name))
 
     def optimal_table(self, name: str) -> pd.DataFrame | None:
         """For a variable with fixed splits, the optimiser's own binning table (None otherwise)."""
         if name not in self.optimal_:
             return None
-        return _tidy(self.optimal_[name].binning_table.build().drop(index="Totals", errors="ignore").reset_index(drop=True))
+        return _tidy(self._table(name, optimal=True))
 
     def splits_table(self) -> pd.DataFrame:
         """Per variable: the splits in use, where they come from, and the optimiser's splits next to fixed ones."""
@@ -258,6 +285,9 @@ class WoeBinner:
         for name in self.variables_:
             ob = self.binnings_[name]
             opt = self.optimal_.get(name, ob)
+            self._table(name)
+            if name in self.optimal_:
+                self._table(name, optimal=True)
             rows.append({"variable": name, "source": "fixed (config)" if name in self.optimal_ else "optimal",
                          "splits": _splits_text(ob), "iv": float(ob.binning_table.iv),
                          "optimal_splits": _splits_text(opt), "optimal_iv": float(opt.binning_table.iv),

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optbinning.binning.binning_statistics import bin_categorical, bin_str_format
+
 from features.errors import ConfigError
 from features.prebinning import special_mask
 
@@ -88,16 +90,39 @@ class WoeMap:
         return out
 
 
-def woe_map(name: str, kind: str, optb, table: pd.DataFrame, special_codes) -> WoeMap:
-    """The :class:`WoeMap` of a fitted ``OptimalBinning`` and its built binning table (Totals dropped)."""
-    woe = table["WoE"].replace("", 0).to_numpy(dtype=float)
-    labels = tuple(table["Bin"].map(bin_label))
+def woe_map(name: str, kind: str, optb, special_codes) -> WoeMap:
+    """The :class:`WoeMap` of a fitted ``OptimalBinning``, from its bin counts (no binning table built)."""
+    bt = optb.binning_table
+    labels = tuple(bin_label(b) for b in bin_labels(bt))
+    woe = bin_woe(np.asarray(bt.n_nonevent, dtype=float), np.asarray(bt.n_event, dtype=float))
     if kind == "numeric":
         return WoeMap(name, kind, np.asarray(optb.splits, dtype=float), {}, -1, tuple(special_codes or ()), woe, labels)
     groups = list(optb.splits)  # category groups, 'others' last when rare categories were grouped
     category_bin = {str(c): i for i, group in enumerate(groups) for c in group}
     unseen = len(groups) - 1 if len(optb._cat_others) else len(groups) + 1  # others, else Missing
     return WoeMap(name, kind, np.empty(0), category_bin, unseen, tuple(special_codes or ()), woe, labels)
+
+
+def bin_woe(n_nonevent: np.ndarray, n_event: np.ndarray) -> np.ndarray:
+    """WOE of each table row, ``ln(%good / %bad)``; 0 for a bin without goods or without bads.
+
+    The rule of optbinning's ``BinningTable.build`` (tests compare the two), computed from
+    the counts so a fit need not build every variable's table and its divergence measures.
+    """
+    woe = np.zeros(len(n_event))
+    mask = (n_event > 0) & (n_nonevent > 0)
+    event_rate = n_event[mask] / (n_event[mask] + n_nonevent[mask])
+    woe[mask] = np.log(1 / event_rate - 1) + np.log(n_event.sum() / n_nonevent.sum())  # optbinning's expression
+    return woe
+
+
+def bin_labels(bt) -> list:
+    """The 'Bin' column of a ``BinningTable`` (as ``build`` writes it, 2 digits), without building it."""
+    if bt.dtype == "numerical":
+        labels = bin_str_format(np.concatenate([[-np.inf], bt.splits, [np.inf]]), 2)
+    else:
+        labels = bin_categorical(bt.splits, bt.categories, bt.cat_others, bt.user_splits)
+    return list(labels) + (list(bt.special_codes) if isinstance(bt.special_codes, dict) else ["Special"]) + ["Missing"]
 
 
 def bin_label(b) -> str:
