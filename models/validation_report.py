@@ -476,7 +476,8 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
         backtest.tables.append(Table(
             f"Walk-forward: {chosen} developed afresh (binning, selection, fitting, calibration) on the development, "
             "validation and out-of-time rows before each origin, scored on the months after it (test rows excluded; "
-            "train_rows and rows in the table)", res["walk_forward"]))
+            "train_rows and rows in the table). Origins keep the simpler path: fitted on their fit rows and calibrated "
+            "on their validation rows, with no final refit or cross-fitting", res["walk_forward"]))
         backtest.tables.append(Table("Walk-forward stability", res["walk_forward_summary"]))
 
     cutoff = Section("Cut-off strategy", "cutoff", tables=[Table(

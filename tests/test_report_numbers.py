@@ -49,7 +49,7 @@ def _table(page: str, title_start: str) -> list[dict[str, str]]:
 def test_headline_cards_equal_metrics_json(run):
     _, _, page, metrics, _ = run
     m, cards = metrics["metrics"], _cards(page)
-    expected = {"validation AUC": m["validation"]["auc"], "test AUC": m["test"]["auc"], "test KS": m["test"]["ks"],
+    expected = {"validation AUC": m["choice_validation_auc"], "test AUC": m["test"]["auc"], "test KS": m["test"]["ks"],
                 "test Gini": m["test"]["gini"], "OOT AUC": m["oot"]["auc"], "OOT KS": m["oot"]["ks"],
                 "OOT Gini": m["oot"]["gini"], "OOT PSI": m["oot"]["psi"]}
     for label, value in expected.items():
@@ -90,8 +90,18 @@ def test_every_table_heading_names_its_rows(run):
         m = metrics["metrics"][split]
         assert f"{name}: {_fmt(m['rows'])} rows, {_fmt(m['bads'])} bads" in htmllib.unescape(page)
     steps = {r["step"]: r for r in _table(page, "Rows used by each step")}
-    assert steps["calibration"]["rows used"] == "validation"
-    assert steps["fit"]["rows"] == _fmt(metrics["metrics"]["dev"]["rows"])
+    m = metrics["metrics"]
+    assert m["final_fit"]["final_fit"] == "development"  # the default: refit on all development rows after the choice
+    assert steps["calibration (to settle the configuration)"]["rows used"] == "validation"
+    assert steps["fit (to settle the configuration)"]["rows"] == _fmt(m["dev"]["rows"])
+    development = m["dev"]["rows"] + m["validation"]["rows"]
+    for step in ("final fit (configuration fixed above)", "calibration (cross-fitted out-of-fold PDs)",
+                 "master scale (cross-fitted out-of-fold PDs)"):
+        assert steps[step]["rows used"] == "development (fit) + validation", step
+        assert steps[step]["rows"] == _fmt(development), step
+    # the choice's validation AUC is the one recorded before the refit (validation rows are in-sample after it)
+    assert m["choice_validation_auc"] == metrics["overfitting"][metrics["chosen_candidate"]]["validation_auc"]
+    assert "no longer held out" in htmllib.unescape(page)
 
 
 def test_calibration_holds_on_test_and_out_of_time_of_the_demo_book(run):

@@ -62,4 +62,9 @@ def candidates(context: dg.AssetExecutionContext, portfolio: PortfolioResource, 
     cfg = portfolio.load()
     estimators = build_estimators(cfg, binning, selected_features(feature_selection))
     context.log.info(f"fitting candidates {list(estimators)} (test and out-of-time rows are not read)")
-    return build_protocol(cfg).fit(estimators, modeling_sample.sample, modeling_sample.features)
+    models = build_protocol(cfg).fit(estimators, modeling_sample.sample, modeling_sample.features)
+    if cfg.models.final_fit == "development":
+        context.log.info("final fit on all development rows, calibrated on cross-fitted out-of-fold PDs ("
+                         f"{cfg.models.calibration.cross_fit_folds} folds): "
+                         + ", ".join(f"{n} {m.refit_seconds_:.1f} s" for n, m in models.items()))
+    return models
