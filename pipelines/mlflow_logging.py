@@ -222,10 +222,10 @@ def log_candidate_models(cfg: PortfolioConfig, parent_run_id: str, dagster_run_i
                               tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "candidate": name,
                                     "holder": process_holder(), **tags}) as child:
             mlflow.log_metrics(_numbers(candidate_metrics.get(name, {})))
-            X = pipeline.input_frame(example)
+            X = _numbers_as_double(pipeline.input_frame(example))
             info = mlflow.pyfunc.log_model(
                 name=f"model_{name}", python_model=CreditScoreModel(pipeline), input_example=X,
-                signature=infer_signature(_numbers_as_double(X), pipeline.predict(X)), pip_requirements=_requirements(),
+                signature=infer_signature(X, pipeline.predict(X)), pip_requirements=_requirements(),
                 metadata={"id_column": pipeline.id_column, "portfolio": cfg.portfolio, "candidate": name},
             )
         out[name] = (child.info.run_id, info.model_uri, info.model_id)
