@@ -132,7 +132,7 @@ class ChampionMonitor:
         self.policy = policy
         self.approval_cutoff = approval_cutoff
 
-    def fit(self, decisions: pd.DataFrame, features: pd.DataFrame, approved, early) -> "ChampionMonitor":
+    def fit(self, decisions: pd.DataFrame, features: pd.DataFrame, approved, early) -> ChampionMonitor:
         _check_decisions(decisions, "reference")
         approved = np.asarray(approved, dtype=bool)
         if len(decisions) == 0:

@@ -10,7 +10,14 @@ import os
 
 import dagster as dg
 
-from pipelines.assets import ingest, modeling, monitoring, outcomes, registry, validation
+from pipelines.assets import (
+    ingest,
+    modeling,
+    monitoring,
+    outcomes,
+    registry,
+    validation,
+)
 from pipelines.checks import loan_book_contract
 from pipelines.config import load_config
 from pipelines.jobs import build_jobs

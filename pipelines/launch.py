@@ -61,8 +61,15 @@ def code_location_instance():
 def code_location_origins(job_name: str, working_directory: str):
     """The origins the webserver gives ``job_name`` of the code location ``pipelines``."""
     from dagster._core.code_pointer import ModuleCodePointer
-    from dagster._core.definitions.reconstruct import JobPythonOrigin, RepositoryPythonOrigin
-    from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
+    from dagster._core.definitions.reconstruct import (
+        JobPythonOrigin,
+        RepositoryPythonOrigin,
+    )
+    from dagster._core.remote_origin import (
+        InProcessCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
     target = LoadableTargetOrigin(executable_path=sys.executable, module_name=MODULE, working_directory=working_directory)
@@ -80,7 +87,11 @@ def execute_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstanc
                 tags: dict | None = None) -> dg.ExecuteInProcessResult:
     """Execute ``job_name`` in this process as a run of the code location (never raises on step failure)."""
     from dagster._core.definitions.job_base import InMemoryJob
-    from dagster._core.execution.api import ExecuteRunWithPlanIterable, create_execution_plan, job_execution_iterator
+    from dagster._core.execution.api import (
+        ExecuteRunWithPlanIterable,
+        create_execution_plan,
+        job_execution_iterator,
+    )
     from dagster._core.execution.context_creation_job import (
         PlanOrchestrationContextManager,
         orchestration_context_event_generator,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from models.monitoring import MonitoringResult, render_html
@@ -32,7 +33,7 @@ def log_monitoring_run(res: MlflowResource, cfg: PortfolioConfig, dagster_run_id
                           tags=tags) as run:
         values = {"score_psi": result.score_psi, "approved_score_psi": result.approved_score_psi,
                   "approval_rate": result.approval["current_rate"], "max_csi": float(result.csi["csi"].max()) if len(result.csi) else 0.0}
-        mlflow.log_metrics({k: float(v) for k, v in values.items() if v == v})  # NaN (no approvals) is not logged
+        mlflow.log_metrics({k: float(v) for k, v in values.items() if not math.isnan(v)})  # NaN (no approvals): not logged
         mlflow.log_artifacts(str(report_dir), artifact_path="monitoring")
     client.set_model_version_tag(cfg.model_name, str(champion_version), "monitoring_status", result.status)
     client.set_model_version_tag(cfg.model_name, str(champion_version), "monitoring_run_id", run.info.run_id)

@@ -154,7 +154,7 @@ class MlflowResource(dg.ConfigurableResource):
         return client.create_experiment(name, artifact_location=location)
 
 
-from pipelines.tracking import default_tracking_uri  # noqa: E402  (defined without Dagster for creditpipe score)
+from pipelines.tracking import default_tracking_uri
 
 
 class WorkdirResource(dg.ConfigurableResource):

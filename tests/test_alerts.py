@@ -9,7 +9,14 @@ import dagster as dg
 import pytest
 
 from features.errors import ConfigError
-from pipelines.alerts import Alert, AlertDeliveryError, amber_digest, failure_alert, monitoring_alert, notify
+from pipelines.alerts import (
+    Alert,
+    AlertDeliveryError,
+    amber_digest,
+    failure_alert,
+    monitoring_alert,
+    notify,
+)
 from pipelines.config import parse_config
 from pipelines.jobs import build_jobs
 from pipelines.sensors import build_sensors
@@ -124,7 +131,7 @@ def test_run_failure_sensor_alerts_with_the_failed_step(receivers):
         context = dg.build_run_status_sensor_context(
             sensor_name="alert_on_run_failure", dagster_event=result.get_run_failure_event(), dagster_instance=instance,
             dagster_run=result.dagster_run).for_run_failure()
-        sensor._run_status_sensor_fn(context)  # noqa: SLF001 (the sensor body, as the daemon calls it)
+        sensor._run_status_sensor_fn(context)
     [hook] = hooks.wait(1)
     assert hook["json"]["severity"] == "failure" and hook["json"]["title"] == "run of broken failed"
     assert hook["json"]["details"]["dagster_run_id"] == result.run_id

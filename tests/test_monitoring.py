@@ -9,7 +9,15 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from features.errors import ModelError
-from models.monitoring import Bands, ChampionMonitor, MonitoringPolicy, early_delinquency, render_html, tier, worst
+from models.monitoring import (
+    Bands,
+    ChampionMonitor,
+    MonitoringPolicy,
+    early_delinquency,
+    render_html,
+    tier,
+    worst,
+)
 
 NUMERIC = ["duration2", "amount5", "installment8", "age13", "residence11", "cards16"]
 
@@ -113,8 +121,8 @@ def test_early_delinquency_test_is_one_sided_binomial_against_the_reference_grad
     # recent loans of grade 10 go bad twice as often as grade 10 did; grade 1 as often as it did
     n = 60
     p10 = expected.loc[10]
-    k10 = min(n, int(round(2 * p10 * n)))
-    k1 = int(round(expected.loc[1] * n))
+    k10 = min(n, round(2 * p10 * n))
+    k1 = round(expected.loc[1] * n)
     recent = pd.DataFrame({"grade": [10] * n + [1] * n, "early": [1.0] * k10 + [0.0] * (n - k10) + [1.0] * k1 + [0.0] * (n - k1)})
     result = monitor.evaluate(decisions, features, approved, recent)
     table = result.early.set_index("grade")

@@ -4,6 +4,7 @@ CLI runs that belong to the code location, the project's instance config, and th
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import socket
 from pathlib import Path
@@ -117,7 +118,7 @@ def test_instance_home_gets_the_project_config_and_is_restored(tmp_path, monkeyp
 
 
 def test_cli_runs_are_runs_of_the_code_location_without_banner(demo_job):
-    tmp, env, runs = demo_job
+    _, env, runs = demo_job
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
         with dg.DagsterInstance.get() as instance:
@@ -142,7 +143,7 @@ def test_cli_runs_are_runs_of_the_code_location_without_banner(demo_job):
 
 
 def test_every_stored_asset_round_trips(demo_job, tmp_path):
-    tmp, env, _ = demo_job
+    _, env, _ = demo_job
     storage = Path(env["DAGSTER_HOME"]) / "storage"
     kinds = {}
     for path in sorted(p for p in storage.iterdir() if (p / "manifest.json").is_file()):
@@ -172,7 +173,7 @@ def _assert_same(a, b, where: str) -> None:
             if isinstance(x, (pd.DataFrame, dict)) or dataclasses.is_dataclass(x):
                 _assert_same(x, y, f"{where}.{f.name}")
             elif isinstance(x, (str, int, float, list, tuple)) or x is None:
-                assert x == y or (x != x and y != y), f"{where}.{f.name}"
+                assert x == y or (isinstance(x, float) and math.isnan(x) and math.isnan(y)), f"{where}.{f.name}"
 
 
 def test_retention_removes_only_old_run_directories(tmp_path):

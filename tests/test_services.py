@@ -163,7 +163,7 @@ class TestMlflowServer:
         assert list((tmp / "artifacts").rglob("validation_report.html"))
 
     def test_score_with_the_champion_from_the_server(self, server_run, small_book):
-        url, tmp, env, summary = server_run
+        _, tmp, env, summary = server_run
         with duckdb.connect(str(small_book), read_only=True) as con:
             apps = con.execute("select * from applications order by application_id limit 300").df()
         src, dst = tmp / "apps.csv", tmp / "scored.csv"

@@ -27,7 +27,16 @@ from features.demo_book import generate_loan_book, write_duckdb
 from tests.browser import rendered_text, screenshot
 from tests.conftest import ROOT, isolated_env
 from tests.mailhooks import smtp_server, webhook_receiver
-from tests.test_services import BIN, HOST, READY_TIMEOUT, RUN_TIMEOUT, GraphQL, _get_ok, free_port, service
+from tests.test_services import (
+    BIN,
+    HOST,
+    READY_TIMEOUT,
+    RUN_TIMEOUT,
+    GraphQL,
+    _get_ok,
+    free_port,
+    service,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -11,9 +11,13 @@ from features.loan_book import PII_COLUMNS
 from features.pii import mask_pii
 from pipelines.config import TableSource
 from pipelines.resources import PortfolioResource, WarehouseResource, WorkdirResource
-from pipelines.sources import read_applications, read_flat_applications, read_performance, read_warehouse_applications
-from pipelines.sources import pii_columns
-
+from pipelines.sources import (
+    pii_columns,
+    read_applications,
+    read_flat_applications,
+    read_performance,
+    read_warehouse_applications,
+)
 
 _RUN_SALT = secrets.token_hex(16)
 

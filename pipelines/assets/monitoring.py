@@ -6,11 +6,17 @@ import pandas as pd
 
 from features.sample import ModelingSample, newest_applications
 from models.candidate import CreditModel
-from models.monitoring import Bands, ChampionMonitor, MonitoringPolicy, MonitoringResult, early_delinquency
+from models.monitoring import (
+    Bands,
+    ChampionMonitor,
+    MonitoringPolicy,
+    MonitoringResult,
+    early_delinquency,
+)
 from models.serving import CreditScoreModel
 from pipelines.config import PortfolioConfig
-from pipelines.registry_store import load_champion_model
 from pipelines.monitoring_report import log_monitoring_run, write_monitoring_report
+from pipelines.registry_store import load_champion_model
 from pipelines.resources import MlflowResource, PortfolioResource, WorkdirResource
 from pipelines.storage import mlflow_run_link
 
