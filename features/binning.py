@@ -118,6 +118,7 @@ class WoeBinner:
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
             raise ConfigError(f"WoeBinner: n_jobs must be a positive integer or None, got {n_jobs!r}")
         self.n_jobs = n_jobs
+        self._fitted = False
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame, y) -> WoeBinner:
@@ -152,6 +153,7 @@ class WoeBinner:
         thread pool (CP-SAT's search and the CART run without the GIL); results are kept in
         variable order, so the bins are those of the sequential path.
         """
+        self._fitted = False  # a refit that fails leaves no half-fitted binner that claims to be fitted
         self.cells_ = cells
         if self.n_jobs > 1 and len(self.variables_) > 1:
             with ThreadPoolExecutor(max_workers=min(self.n_jobs, len(self.variables_))) as pool:
@@ -164,7 +166,13 @@ class WoeBinner:
                                     self.spec.special_codes.get(name)) for name in self.variables_}
         self._tables = {}  # optbinning's binning tables, built when first asked for (reports, not the fit, need them)
         self._summary = None
+        self._fitted = True
         return self
+
+    @property
+    def is_fitted(self) -> bool:
+        """True once a fit has produced bins for every variable."""
+        return self._fitted
 
     def _solve(self, name: str):
         """The fitted binning in use, and the optimiser's own when the variable has fixed splits."""

@@ -101,7 +101,9 @@ def monotone_from_binning(binner: WoeBinner, variables: Sequence[str] | None = N
     (PD increases with it); a WOE that never falls and rises at least once: ``-1``.
     Flat, non-monotone, single-bin and categorical variables are left out.
     """
-    if not hasattr(binner, "maps_"):
+    if not isinstance(binner, WoeBinner):
+        raise ModelError(f"monotone_from_binning: needs a WoeBinner, got {type(binner).__name__}")
+    if not binner.is_fitted:
         raise ModelError("monotone_from_binning: the binner is not fitted")
     names = list(binner.numeric_) if variables is None else list(variables)
     unknown = [v for v in names if v not in binner.variables_]

@@ -360,3 +360,23 @@ def test_variables_solved_in_threads_give_the_sequential_bins(taiwan):
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ConfigError, match="n_jobs must be a positive integer"):
             WoeBinner(n_jobs=bad)
+
+
+def test_monotone_constraints_need_a_fitted_binner():
+    from features.errors import ModelError
+    from models.challenger import monotone_from_binning
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(-(x - 2)))).astype(int)  # risk rises with x
+    binner = WoeBinner(BinningSpec(fixed_splits={"x": [-1.0, 0.0, 1.0]}))
+    assert not binner.is_fitted
+    with pytest.raises(ModelError, match="the binner is not fitted"):
+        monotone_from_binning(binner)
+    with pytest.raises(ModelError, match="needs a WoeBinner, got dict"):
+        monotone_from_binning({})
+    binner.fit(pd.DataFrame({"x": x}), y)
+    assert binner.is_fitted and monotone_from_binning(binner) == {"x": 1}
+    with pytest.raises(ConfigError, match="without goods or without bads"):  # a failed refit: no longer fitted
+        binner.fit(pd.DataFrame({"x": x}), np.where(x >= 1, 0, y))  # the last fixed bin has no bads
+    assert not binner.is_fitted
