@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +22,7 @@ import pandas as pd
 
 from features.errors import ConfigError, SampleError
 from features.optimal_binning import solve
-from features.prebinning import CAPACITY, N_QUANTILE_CELLS, CellCounts, PreBinner
+from features.prebinning import CAPACITY, N_QUANTILE_CELLS, CellCounts, PreBinner, thread_map
 from features.woe import METRICS, bin_label, woe_map
 
 MONOTONIC_TRENDS = ("auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "peak", "valley",
@@ -155,11 +154,7 @@ class WoeBinner:
         """
         self._fitted = False  # a refit that fails leaves no half-fitted binner that claims to be fitted
         self.cells_ = cells
-        if self.n_jobs > 1 and len(self.variables_) > 1:
-            with ThreadPoolExecutor(max_workers=min(self.n_jobs, len(self.variables_))) as pool:
-                solved = list(pool.map(self._solve, self.variables_))
-        else:
-            solved = [self._solve(name) for name in self.variables_]
+        solved = thread_map(self._solve, self.variables_, self.n_jobs)
         self.binnings_ = {name: ob for name, (ob, _) in zip(self.variables_, solved)}
         self.optimal_ = {name: opt for name, (_, opt) in zip(self.variables_, solved) if opt is not None}
         self.maps_ = {name: woe_map(name, "categorical" if name in self.categorical_ else "numeric", self.binnings_[name],
@@ -210,7 +205,7 @@ class WoeBinner:
     def _prebinner(self) -> PreBinner:
         return PreBinner(self.numeric_, self.categorical_, special_codes=self.spec.special_codes,
                          fixed_splits=self.spec.fixed_splits, seed=self.seed, capacity=self.max_exact_values,
-                         n_quantiles=self.n_quantiles)
+                         n_quantiles=self.n_quantiles, n_jobs=self.n_jobs)
 
     def _params(self, name: str) -> dict:
         trend = self.spec.monotonic_trends.get(name, self.spec.monotonic_trend)
@@ -245,8 +240,12 @@ class WoeBinner:
                                 index=X.index)
         # one column-major block written in place: no per-column arrays stacked afterwards
         out = np.empty((len(X), len(variables)), dtype=float if metric == "woe" else np.int64, order="F")
-        for j, name in enumerate(variables):
-            self.maps_[name].transform(X[name].to_numpy(), metric, out=out[:, j])
+        columns = [X[name].to_numpy() for name in variables]  # read here: pandas is not asked from threads
+
+        def fill(j: int) -> None:
+            self.maps_[variables[j]].transform(columns[j], metric, out=out[:, j])
+
+        thread_map(fill, list(range(len(variables))), self.n_jobs)
         return pd.DataFrame(out, index=X.index, columns=variables, copy=False)
 
     def stability(self, dev: pd.DataFrame, other: pd.DataFrame, variables: list[str] | None = None) -> pd.Series:

@@ -18,6 +18,7 @@ Categorical variables are counted per category (always exact).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -257,6 +258,18 @@ def clean_values(values: np.ndarray, special_codes=()) -> np.ndarray:
     return values[keep]
 
 
+def thread_map(fn, items: list, n_jobs: int) -> list:
+    """``[fn(i) for i in items]``, in a pool of ``n_jobs`` threads when more than one: results in item order.
+
+    For per-variable work that is independent and spends its time in code that releases
+    the GIL (numpy, CP-SAT); the first exception in item order is raised, as sequentially.
+    """
+    if n_jobs > 1 and len(items) > 1:
+        with ThreadPoolExecutor(max_workers=min(n_jobs, len(items))) as pool:
+            return list(pool.map(fn, items))
+    return [fn(i) for i in items]
+
+
 class PreBinner:
     """Cells and counts of every variable of a table, in memory or chunk by chunk.
 
@@ -266,11 +279,12 @@ class PreBinner:
 
     def __init__(self, numeric: list[str], categorical: list[str], special_codes: dict | None = None,
                  fixed_splits: dict | None = None, seed: int = 0, capacity: int = CAPACITY,
-                 sample_size: int = SAMPLE_SIZE, n_quantiles: int = N_QUANTILE_CELLS):
+                 sample_size: int = SAMPLE_SIZE, n_quantiles: int = N_QUANTILE_CELLS, n_jobs: int = 1):
         self.numeric, self.categorical = list(numeric), list(categorical)
         self.special_codes = dict(special_codes or {})
         self.fixed_splits = dict(fixed_splits or {})
         self.capacity, self.sample_size, self.n_quantiles, self.seed = capacity, sample_size, n_quantiles, seed
+        self.n_jobs = n_jobs
         self.sketches_ = {name: QuantileSketch(capacity, sample_size, seed=seed + i) for i, name in enumerate(self.numeric)}
 
     def _values(self, X: pd.DataFrame, name: str) -> np.ndarray:
@@ -279,9 +293,13 @@ class PreBinner:
             return col.to_numpy(dtype=float, na_value=np.nan)
         return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
+    def _each(self, fn, names: list[str]) -> list:
+        # numpy's sort, searchsorted and bincount run without the GIL; every variable has its own sketch
+        return thread_map(fn, names, self.n_jobs)
+
     def sketch_chunk(self, X: pd.DataFrame) -> PreBinner:
-        for name in self.numeric:
-            self.sketches_[name].update(clean_values(self._values(X, name), self.special_codes.get(name)))
+        self._each(lambda name: self.sketches_[name].update(clean_values(self._values(X, name), self.special_codes.get(name))),
+                   self.numeric)
         return self
 
     def edges(self) -> dict[str, np.ndarray]:
@@ -295,10 +313,9 @@ class PreBinner:
         return out
 
     def count_chunk(self, X: pd.DataFrame, y: np.ndarray, edges: dict[str, np.ndarray]) -> dict[str, CellCounts]:
-        out = {}
-        for name in self.numeric:
-            out[name] = count_numeric(self._values(X, name), y, edges[name], self.special_codes.get(name),
-                                      check_exact=self.sketches_[name].exact_)
+        counted = self._each(lambda name: count_numeric(self._values(X, name), y, edges[name], self.special_codes.get(name),
+                                                        check_exact=self.sketches_[name].exact_), self.numeric)
+        out = dict(zip(self.numeric, counted))
         for name in self.categorical:
             out[name] = count_categorical(X[name], y, self.special_codes.get(name))
         return out
