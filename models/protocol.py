@@ -85,8 +85,9 @@ def rows_table(sample: pd.DataFrame, has_dates: bool = True, final_fit: str = "f
         steps = {("choice of candidate (validation AUC before the final fit)" if k == "choice of candidate" else
                   f"{k} (to settle the configuration)" if k in ("fit", "calibration", "master scale") else k): v
                  for k, v in STEPS.items()}
-        steps = {**{k: v for k, v in steps.items() if not k.startswith("reported")}, **REFIT_STEPS,
-                 **{k: v for k, v in steps.items() if k.startswith("reported") or k.startswith("month")}}
+        reporting = ("reported discrimination and calibration", "month-by-month backtest")
+        steps = {**{k: v for k, v in steps.items() if k not in reporting}, **REFIT_STEPS,
+                 **{k: steps[k] for k in reporting}}
     rows = []
     for step, roles in steps.items():
         present = [r for r in roles if r in counts.index]

@@ -14,7 +14,7 @@ from features.sample import SampleDesign, split_development, split_sample
 from models.backtest import walk_forward
 from models.candidate import CreditModel
 from models.challenger import XGBoostChallenger
-from models.protocol import STEPS, DevelopmentProtocol, rows_table
+from models.protocol import REFIT_STEPS, STEPS, DevelopmentProtocol, rows_table
 from models.scorecard import ScoreScaling, WoeLogisticScorecard
 from pipelines.config import PortfolioConfig
 from pipelines.estimators import refit_function
@@ -260,6 +260,29 @@ def test_rows_table_names_the_rows_of_every_step(sample):
     assert table.loc["fit", "rows"] == n["dev"] and table.loc["calibration", "rows"] == n["validation"]
     assert table.loc["reported discrimination and calibration", "rows"] == n["test"] + n["oot"]
     assert "test" not in " ".join(table.loc[[s for s in STEPS if "report" not in s and "backtest" not in s], "rows used"])
+
+
+def test_rows_table_with_the_final_fit_says_what_the_registered_model_read(sample):
+    table = rows_table(sample, final_fit="development").set_index("step")
+    n = sample["split"].value_counts()
+    assert table.loc["fit (to settle the configuration)", "rows"] == n["dev"]
+    assert table.loc["choice of candidate (validation AUC before the final fit)", "rows used"] == "validation"
+    for step in REFIT_STEPS:
+        assert table.loc[step, "rows"] == n["dev"] + n["validation"]
+        assert table.loc[step, "rows used"] == "development (fit) + validation"
+    assert list(table.index)[-2:] == ["reported discrimination and calibration", "month-by-month backtest"]
+
+
+def test_frozen_scorecard_rebins_with_the_same_settings_on_the_new_rows(german):
+    X = german.drop(columns="GoodCredit").iloc[:, :8]
+    y = (german["GoodCredit"] == 2).astype(int).to_numpy()
+    binner = WoeBinner().fit(X.iloc[:600], y[:600])
+    card = WoeLogisticScorecard(binner, list(binner.variables_)[:5]).fit(X.iloc[:600], y[:600])
+    refit = card.frozen().fit(X, y)
+    assert refit.binner is not card.binner and refit.binner.spec == card.binner.spec
+    assert refit.features_ == card.features_ or set(refit.features_) < set(card.features_)  # wrong-sign drops only
+    assert refit.points_table_.groupby("variable")["count"].sum().eq(len(X)).all()  # bins counted on all rows
+    assert card.points_table_.groupby("variable")["count"].sum().eq(600).all()  # the original is untouched
 
 
 def test_walk_forward_develops_each_origin_on_earlier_rows_only(german, monkeypatch):
