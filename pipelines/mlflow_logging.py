@@ -16,7 +16,8 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, Schema
 
 from models.lineage import RunFingerprint
 from models.serving import CreditScoreModel, ScoringPipeline
@@ -204,11 +205,15 @@ def close_dead_runs(client, experiment_id: str, portfolio: str) -> None:
             client.set_terminated(run.info.run_id, "KILLED")
 
 
-def _numbers_as_double(X: pd.DataFrame) -> pd.DataFrame:
-    """The signature's view of the input: every number a double. Five example rows of whole numbers would
-    otherwise declare a ``long`` column, and MLflow would refuse the same column with decimals (or NaN) later."""
-    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
-    return X.astype({c: "float64" for c in numeric})
+def raw_rows_signature(X: pd.DataFrame, output: pd.DataFrame) -> ModelSignature:
+    """The pyfunc's signature: the feature columns by name, any type; the scoring pipeline reads raw rows itself.
+
+    MLflow's own type enforcement refuses int64 for a ``double`` column and float64 for a ``long`` one,
+    so a typed signature rejects raw rows that the pipeline reads fine (a CSV of whole numbers, a
+    warehouse DECIMAL); the pipeline's reader checks types and names the column when one is wrong.
+    """
+    inputs = Schema([ColSpec(AnyType(), name=str(c), required=False) for c in X.columns])
+    return ModelSignature(inputs=inputs, outputs=infer_signature(X, output).outputs)
 
 
 def log_candidate_models(cfg: PortfolioConfig, parent_run_id: str, dagster_run_id: str, pipelines: dict[str, ScoringPipeline],
@@ -222,10 +227,10 @@ def log_candidate_models(cfg: PortfolioConfig, parent_run_id: str, dagster_run_i
                               tags={"dagster_run_id": dagster_run_id, "portfolio": cfg.portfolio, "candidate": name,
                                     "holder": process_holder(), **tags}) as child:
             mlflow.log_metrics(_numbers(candidate_metrics.get(name, {})))
-            X = _numbers_as_double(pipeline.input_frame(example))
+            X = pipeline.input_frame(example)
             info = mlflow.pyfunc.log_model(
                 name=f"model_{name}", python_model=CreditScoreModel(pipeline), input_example=X,
-                signature=infer_signature(X, pipeline.predict(X)), pip_requirements=_requirements(),
+                signature=raw_rows_signature(X, pipeline.predict(X)), pip_requirements=_requirements(),
                 metadata={"id_column": pipeline.id_column, "portfolio": cfg.portfolio, "candidate": name},
             )
         out[name] = (child.info.run_id, info.model_uri, info.model_id)
