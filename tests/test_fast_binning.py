@@ -380,3 +380,14 @@ def test_monotone_constraints_need_a_fitted_binner():
     with pytest.raises(ConfigError, match="without goods or without bads"):  # a failed refit: no longer fitted
         binner.fit(pd.DataFrame({"x": x}), np.where(x >= 1, 0, y))  # the last fixed bin has no bads
     assert not binner.is_fitted
+
+
+def test_bin_index_is_numpys_searchsorted():
+    """The comparison count used for a few splits gives np.searchsorted's bins (ties, infinities, -0.0 included)."""
+    from features.woe import MAX_COMPARED_SPLITS, bin_index
+
+    rng = np.random.default_rng(11)
+    for n_splits in (0, 1, 5, MAX_COMPARED_SPLITS, MAX_COMPARED_SPLITS + 1, 40):
+        splits = np.unique(np.round(rng.normal(size=n_splits), 1))
+        x = np.concatenate((np.round(rng.normal(size=5000), 1), splits, [np.inf, -np.inf, -0.0, 0.0, 1e300]))
+        np.testing.assert_array_equal(bin_index(splits, x), np.searchsorted(splits, x, side="right"), err_msg=str(n_splits))
