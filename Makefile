@@ -54,6 +54,7 @@ bench: $(STAMP)
 
 lock:  # re-pin after changing pyproject.toml ranges; the lock must name no package index
 	$(BIN)/python -m pip install --quiet uv
+	cp requirements.lock requirements.lock.new  # uv keeps the pins it finds in the output file: only what changed moves
 	$(BIN)/uv pip compile --python-version 3.11 --no-emit-index-url --extra test pyproject.toml -o requirements.lock.new
 	{ echo "# Exact pins for Python 3.11 from the ranges in pyproject.toml (extra: test), with no index addresses."; \
 	  echo "# Regenerate with \`make lock\` (uv pip compile; see the Makefile)."; \
