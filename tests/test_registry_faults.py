@@ -389,6 +389,7 @@ def test_four_eyes_approval_on_a_basic_auth_server(jobs, server, tmp_path_factor
 
         second = driver(auth, jobs, tmp_path, "four-eyes-2", decision="pending", compared_with=None, extra_env=modeler,
                         source_url=server.url)
+        assert second.returncode == 0, second.stderr[-3000:]
         v2 = json.loads(second.stdout.strip().splitlines()[-1])["model_version"]
         approved = approve(validator, "--version", v2, "--reason", "reviewed the report")
         assert approved.returncode == 0, approved.stderr
