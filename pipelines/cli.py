@@ -162,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     t, o = summary["metrics"]["test"], summary["metrics"]["oot"]
     print(textwrap.dedent(f"""
         nightly run {result.run_id} succeeded in {summary['seconds']} s
-          model      {summary['model_name']} version {summary['model_version']}  (champion: version {summary['champion_version']}; {summary['promotion_reason']})
+          model      {summary['model_name']} version {summary['model_version'] or '– (nothing new registered)'}: {summary['decision']}  (champion: version {summary['champion_version'] or '–'}; {summary['promotion_reason']})
           test       AUC {t['auc']:.4f}  KS {t['ks']:.4f}  Gini {t['gini']:.4f}
           {oot_label:<10} AUC {o['auc']:.4f}  KS {o['ks']:.4f}  Gini {o['gini']:.4f}  PSI {o['psi']:.4f}
           monitoring {summary['monitoring']['status']}: champion score PSI, through the door now vs its development window, {summary['monitoring']['score_psi'] if summary['monitoring']['score_psi'] is None else round(summary['monitoring']['score_psi'], 4)}
