@@ -36,9 +36,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[1]
 GERMAN = ROOT.parent / "shared" / "datasets" / "german_credit.csv"
 PII = set(lb.PII_COLUMNS)
-# a 3,000-application book: its scorecard may fail the overfitting gate (fit vs validation AUC), which is not
-# what these tests are about; they need a champion to protect
-LIGHT = "models:\n  xgboost: {enabled: false}\n  max_auc_gap: 0.5\n"
+# a 3,000-application book: the tests need a champion to protect, not a good model, so the promotion
+# gates that judge the model (overfitting; calibration, tested at a tiny level) let the first run through
+LIGHT = "models:\n  xgboost: {enabled: false}\n  max_auc_gap: 0.5\n  calibration: {test_alpha: 1.0e-9}\n"
 
 
 # --------------------------------------------------------------------------- stores, book, champion
