@@ -74,7 +74,7 @@ def _generated_samples(apps: pd.DataFrame) -> tuple[str, ...]:
 @pytest.fixture(scope="module")
 def pii_runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pii")
-    apps, perf = generate_loan_book(n_applications=3000, months=24, seed=13)
+    apps, perf = generate_loan_book(n_applications=20000, months=24, seed=13)  # the size the other job tests train on
     planted, warn_rows, error_rows = _plant(apps)
     broken = planted.copy()
     broken.loc[error_rows, "age"] = 250  # error-level: the run stops, these rows are quarantined
@@ -90,7 +90,7 @@ def pii_runs(tmp_path_factory):
     procs = {}
     for name, warehouse, cmd in (("good", "good", "run"), ("broken", "broken", "run"), ("validate", "broken", "validate")):
         config = source / f"{name}.yaml"
-        config.write_text(f"source:\n  kind: warehouse\n  url: duckdb:///{source / warehouse}.duckdb\n"
+        config.write_text(f"portfolio: demo\nsource:\n  kind: warehouse\n  url: duckdb:///{source / warehouse}.duckdb\n"
                           "models:\n  xgboost: {n_search: 2}\n")
         procs[name] = run_creditpipe([cmd, "--config", str(config), "--workdir", str(work)], env, cwd=tmp)
     return {"tmp": tmp, "env": env, "work": work, "procs": procs, "generated": _generated_samples(apps)}
