@@ -139,7 +139,8 @@ class MlflowResource(dg.ConfigurableResource):
         uri = self.resolved_uri()
         if not uri.startswith(("http://", "https://")):
             return None
-        return f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+        # MLflow 3 opens a run in its GenAI view unless the link names the model-training workflow
+        return f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
 
     def experiment_id(self, name: str) -> str:
         """The experiment's id, created with artifacts next to a local SQLite store."""

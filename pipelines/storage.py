@@ -156,7 +156,7 @@ def mlflow_run_link(run_id: str) -> dg.MetadataValue:
 
     uri = default_tracking_uri()
     if uri.startswith(("http://", "https://")):
-        return dg.MetadataValue.url(f"{uri.rstrip('/')}/#/runs/{run_id}")
+        return dg.MetadataValue.url(f"{uri.rstrip('/')}/#/runs/{run_id}?workflowType=machine_learning")
     return dg.MetadataValue.text(f"runs:/{run_id}")
 
 

@@ -234,7 +234,7 @@ def test_asset_graph_and_mlflow_run_page_in_chromium(stack, nightly):
     client = MlflowClient(stack["mlflow"])
     champion = client.get_model_version_by_alias(MODEL, "champion")
     run = client.get_run(champion.run_id)
-    run_url = f"{stack['mlflow']}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    run_url = f"{stack['mlflow']}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}?workflowType=machine_learning"
     screenshot(run_url, ARTIFACTS / "mlflow_run.png", wait_ms=15000)
     text = rendered_text(run_url, wait_ms=15000)
     assert f"{MODEL} v{champion.version}" in text  # the run's registered model
