@@ -12,7 +12,6 @@ Budget: contract init (read + profile + write) in at most 30 s on 2 cores.
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import tempfile
 import time
@@ -22,14 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from features.demo_book import generate_loan_book, write_duckdb  # noqa: E402
 from pipelines.config import parse_config  # noqa: E402
+from benchmarks.generator import _peak_rss_mb  # noqa: E402  (one definition of peak memory)
 from pipelines.contract_init import init_contracts  # noqa: E402
 
 BUDGET_SECONDS = 30.0
-
-
-def _peak_rss_mb() -> float:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
 def main(argv: list[str] | None = None) -> int:
