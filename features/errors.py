@@ -36,6 +36,12 @@ class ModelError(CreditPipelineError):
     """A model cannot be fitted, scored, or registered."""
 
 
+class UninformativeModelError(ModelError):
+    """A candidate came out carrying no usable signal (every raw PD equal, a raw PD that ranks goods above
+    bads, PDs too concentrated for a master scale). The run drops that candidate, records why, and goes on
+    with the others (:func:`models.candidate_fitting.fit_candidates`); a bad input is never this error."""
+
+
 class PromotionError(CreditPipelineError):
     """The champion could not be updated as the promotion policy requires."""
 

@@ -34,6 +34,12 @@ riskiest ``1/n``, and every grade in between spans the same PD ratio — the usu
 of a bank master scale, where PDs of neighbouring grades differ by a constant factor.
 Grade ``k`` covers ``[pd_min, pd_max)``; grade 1 starts at 0 and grade n ends at 1
 (inclusive), so the grades partition [0, 1] and rise with PD.
+
+A raw PD without signal (all values equal, a Platt slope that is not positive) and PDs
+too concentrated to cut the master scale raise
+:class:`~features.errors.UninformativeModelError`: the nightly run drops that candidate
+and keeps the others (:func:`models.candidate_fitting.fit_candidates`); bad values (NaN,
+outside [0, 1], one class only) stay plain :class:`~features.errors.ModelError`.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
-from features.errors import ModelError
+from features.errors import ModelError, UninformativeModelError
 from models.metrics import grade_tests
 
 __all__ = ["Calibrator", "MasterScale", "calibration_table"]
@@ -134,7 +140,7 @@ class Calibrator:
     def _fit_platt(self, p: np.ndarray, y: np.ndarray) -> None:
         z = _logit(p)
         if np.ptp(z) == 0:
-            raise ModelError("calibration: raw PDs are all equal, Platt scaling cannot be fitted")
+            raise UninformativeModelError("calibration: raw PDs are all equal, Platt scaling cannot be fitted")
         A = np.column_stack([np.ones_like(z), z])
         # start at the identity map (a well-ranked model is near it): intercept 0, slope 1
         beta = np.array([0.0, 1.0])
@@ -160,7 +166,7 @@ class Calibrator:
             raise ModelError(f"calibration: Platt scaling did not converge in {self.max_iter} iterations "
                              "(the raw PD may separate goods from bads perfectly)")
         if beta[1] <= 0:
-            raise ModelError(f"calibration: Platt slope {beta[1]:.4f} is not positive; "
+            raise UninformativeModelError(f"calibration: Platt slope {beta[1]:.4f} is not positive; "
                              "the raw PD does not rank bads above goods")
         self.intercept_, self.slope_ = float(beta[0]), float(beta[1])
 
@@ -213,23 +219,23 @@ class MasterScale:
         p = _as_pd(pd_cal, "pd")
         positive = p[p > 0]
         if len(positive) == 0:
-            raise ModelError("master scale: every development PD is 0")
+            raise UninformativeModelError("master scale: every development PD is 0")
         n = self.n_grades
         if n == 2:  # one cut: the median
             lo = hi = float(np.quantile(positive, 0.5))
             if not 0 < lo < 1:
-                raise ModelError(f"master scale: the median development PD {lo:.6g} cannot split two grades")
+                raise UninformativeModelError(f"master scale: the median development PD {lo:.6g} cannot split two grades")
             self.cuts_ = np.array([lo])
         else:
             lo, hi = np.quantile(positive, [1.0 / n, 1.0 - 1.0 / n])
             hi = min(hi, 1.0 - 1e-9)
             if not hi > lo:
-                raise ModelError(f"master scale: development PDs are too concentrated for {n} grades "
+                raise UninformativeModelError(f"master scale: development PDs are too concentrated for {n} grades "
                                  f"(the {1 / n:.0%} and {1 - 1 / n:.0%} quantiles are both {lo:.6g})")
             self.cuts_ = np.geomspace(lo, hi, n - 1)
             self.cuts_[0], self.cuts_[-1] = lo, hi  # exact ends despite rounding
         if np.any(np.diff(self.cuts_) <= 0):
-            raise ModelError(f"master scale: the PD range {lo:.6g}..{hi:.6g} is too narrow for {n} grades")
+            raise UninformativeModelError(f"master scale: the PD range {lo:.6g}..{hi:.6g} is too narrow for {n} grades")
         self.dev_counts_ = np.bincount(self.grade(p) - 1, minlength=n)
         return self
 

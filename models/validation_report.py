@@ -55,6 +55,7 @@ class ReportInputs:
     calibration_alpha: float = 0.01  # level of the binomial, Jeffreys and Hosmer-Lemeshow tests
     max_auc_gap: float = 0.10  # fit minus validation AUC above this is an overfitting warning
     pack: vp.PackInputs | None = None  # the validator pack: identity, supervisory tests, fairness, model card
+    dropped_candidates: dict[str, str] = field(default_factory=dict)  # uninformative candidates: name → reason
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,9 @@ class ReportResult:
       PD underestimates (over-prediction only is conservative: reported, not a failure);
     * ``metrics["overfitting_flag"]`` (bool): the chosen candidate's AUC on the fit rows
       exceeds its validation AUC by more than ``models.max_auc_gap``;
-      ``metrics["overfitting_gap"]`` the gap itself.
+      ``metrics["overfitting_gap"]`` the gap itself;
+    * ``metrics["dropped_candidates"]``: candidate → reason, for each candidate dropped as
+      uninformative before validation (:func:`models.candidate_fitting.fit_candidates`).
 
     Loop over splits with ``metrics[s] for s in SPLIT_NAMES if s in metrics`` (the
     top level also holds the flags above).
@@ -160,6 +163,7 @@ def compute_results(inp: ReportInputs) -> dict:
         res["metrics"]["overfitting_flag"] = res["overfitting"][inp.chosen]["flag"]
         res["metrics"]["choice_validation_auc"] = res["overfitting"][inp.chosen]["validation_auc"]
     res["metrics"]["final_fit"] = dict(chosen.development)
+    res["metrics"]["dropped_candidates"] = dict(inp.dropped_candidates)
     res["rows_used"] = rows_table(inp.sample, inp.has_dates, chosen.development["final_fit"])
     dev, test, oot = (_split(inp, s) for s in ("dev", "test", "oot"))
     res["master_scale"] = chosen.master_scale_.table()
@@ -245,6 +249,8 @@ def limitations(inp: ReportInputs, res: dict) -> list[str]:
                        "non-linear or interaction effects.")
         elif gap < 0:
             out.append(f"The XGBoost challenger is {-gap:.3f} AUC below the scorecard on test.")
+    for name, why in inp.dropped_candidates.items():
+        out.append(f"Candidate '{name}' was dropped as uninformative and not validated: {why}.")
     for name, model in inp.candidates.items():
         for var, why in model.estimator.notes_.items():
             out.append(f"{name}: {var} left out of the final model, {why}.")
@@ -361,6 +367,10 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
                      _candidate_table(res),
                      note="AUC interval: DeLong 95%. KS on points; ks_score is the score where it peaks. "
                           "PSI compares each split's PD with development (fit rows; bins: development deciles)."),
+               *([Table("Candidates dropped as uninformative (not validated, not registered)",
+                        pd.DataFrame({"candidate": list(inp.dropped_candidates),
+                                      "reason": list(inp.dropped_candidates.values())}))]
+                 if inp.dropped_candidates else []),
                Table("Rows used by each step of development and validation", res["rows_used"])])
 
     data = Section("Data", "data", paragraphs=[

@@ -151,6 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "decision": registered.decision,
         "promoted": registered.promoted,
         "promotion_reason": "; ".join(registered.reasons),
+        "dropped_candidates": m["dropped_candidates"],  # uninformative candidates: name -> reason
         "metrics": {"test": {k: m["test"][k] for k in ("auc", "ks", "gini")},
                     "oot": {k: m["oot"][k] for k in ("auc", "ks", "gini", "psi")}},
         "monitoring": ({"score_psi": monitoring.score_psi, "status": monitoring.status} if monitoring is not None
@@ -165,6 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           model      {summary['model_name']} version {summary['model_version'] or '– (nothing new registered)'}: {summary['decision']}  (champion: version {summary['champion_version'] or '–'}; {summary['promotion_reason']})
           test       AUC {t['auc']:.4f}  KS {t['ks']:.4f}  Gini {t['gini']:.4f}
           {oot_label:<10} AUC {o['auc']:.4f}  KS {o['ks']:.4f}  Gini {o['gini']:.4f}  PSI {o['psi']:.4f}
+          dropped    {'; '.join(f'{n} ({why})' for n, why in summary['dropped_candidates'].items()) or 'none'}
           monitoring {summary['monitoring']['status']}: champion score PSI, through the door now vs its development window, {summary['monitoring']['score_psi'] if summary['monitoring']['score_psi'] is None else round(summary['monitoring']['score_psi'], 4)}
           report     {summary['report_path']}
           summary    {workdir / 'summary.json'}

@@ -8,7 +8,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from features.errors import ModelError
+from features.errors import ModelError, UninformativeModelError
 from models.calibration import Calibrator, MasterScale, calibration_table
 from models.challenger import XGBoostChallenger
 from models.metrics import auc, brier
@@ -86,14 +86,19 @@ def test_calibrator_refuses_bad_inputs(raw):
     pd_dev, yd, _, _ = raw
     with pytest.raises(ModelError, match="method"):
         Calibrator("beta")
-    with pytest.raises(ModelError, match="slope"):
+    # an uninformative raw PD: the run drops that candidate (models.candidate_fitting) instead of stopping
+    with pytest.raises(UninformativeModelError, match="slope"):
         Calibrator("platt").fit(1 - pd_dev, yd)  # a PD that ranks goods as risky
-    with pytest.raises(ModelError, match="all equal"):
+    with pytest.raises(UninformativeModelError, match="all equal"):
         Calibrator("platt").fit(np.full(len(yd), 0.2), yd)
+    # bad input or misuse is not a candidate's weakness: plain ModelError, the run stops
+    for bad, match in (((pd_dev * 10, yd), r"\[0, 1\]"), ((pd_dev, np.zeros(len(yd))), "both goods and bads"),
+                       ((np.where(np.arange(len(yd)) == 0, np.nan, pd_dev), yd), "missing")):
+        with pytest.raises(ModelError, match=match) as caught:
+            Calibrator("platt").fit(*bad)
+        assert not isinstance(caught.value, UninformativeModelError)
     with pytest.raises(ModelError, match="not fitted"):
         Calibrator("platt").transform(pd_dev)
-    with pytest.raises(ModelError, match=r"\[0, 1\]"):
-        Calibrator("platt").fit(pd_dev * 10, yd)
 
 
 # --------------------------------------------------------------------------- master scale
@@ -140,8 +145,10 @@ def test_grades_rank_observed_default_rates_on_the_test_split(raw, platt, scale)
 def test_master_scale_refuses_degenerate_input():
     with pytest.raises(ModelError, match="n_grades"):
         MasterScale(1)
-    with pytest.raises(ModelError, match="too concentrated"):
+    with pytest.raises(UninformativeModelError, match="too concentrated"):
         MasterScale(10).fit(np.full(1000, 0.05))
+    with pytest.raises(UninformativeModelError, match="every development PD is 0"):
+        MasterScale(10).fit(np.zeros(100))
     with pytest.raises(ModelError, match="not fitted"):
         MasterScale().grade([0.1])
     two = MasterScale(2).fit(np.linspace(0.01, 0.5, 101))

@@ -6,7 +6,7 @@ import pandas as pd
 from features.binning import WoeBinner
 from features.loan_book import NON_FEATURE_COLUMNS
 from features.sample import ModelingSample, SampleDesign, build_modeling_sample, sample_summary
-from models.candidate import CreditModel
+from models.candidate_fitting import FittedCandidates, fit_candidates
 from pipelines.estimators import build_estimators, build_protocol, fit_binner, selected_features, selection_table
 from pipelines.config import PortfolioConfig, TableSource
 from pipelines.resources import PortfolioResource
@@ -57,12 +57,16 @@ def feature_selection(context: dg.AssetExecutionContext, portfolio: PortfolioRes
 
 @dg.asset(group_name="modeling")
 def candidates(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: ModelingSample,
-               binning: WoeBinner, feature_selection: pd.DataFrame) -> dict[str, CreditModel]:
-    """Candidates fitted on the development rows; early stopping, search, calibration and master scale on validation."""
+               binning: WoeBinner, feature_selection: pd.DataFrame) -> FittedCandidates:
+    """Candidates fitted on the development rows; early stopping, search, calibration and master scale on validation.
+
+    A candidate that comes out uninformative is dropped with its reason (logged, reported); the others go on."""
     cfg = portfolio.load()
     estimators = build_estimators(cfg, binning, selected_features(feature_selection))
     context.log.info(f"fitting candidates {list(estimators)} (test and out-of-time rows are not read)")
-    models = build_protocol(cfg).fit(estimators, modeling_sample.sample, modeling_sample.features)
+    models = fit_candidates(build_protocol(cfg), estimators, modeling_sample.sample, modeling_sample.features)
+    for name, reason in models.dropped.items():
+        context.log.warning(f"candidate {name} dropped as uninformative: {reason}")
     if cfg.models.final_fit == "development":
         context.log.info("final fit on all development rows, calibrated on cross-fitted out-of-fold PDs ("
                          f"{cfg.models.calibration.cross_fit_folds} folds): "

@@ -5,6 +5,7 @@ import pandas as pd
 
 from features.sample import ModelingSample
 from models.backtest import BacktestResult
+from models.candidate_fitting import FittedCandidates
 from models.promotion import ChampionComparison
 from models.serving import scoring_pipelines
 from models.validation_report import ReportResult
@@ -40,7 +41,7 @@ def champion_comparison(context: dg.AssetExecutionContext, portfolio: PortfolioR
 
 @dg.asset(group_name="registry")
 def registered_model(context: dg.AssetExecutionContext, portfolio: PortfolioResource, mlflow: MlflowResource,
-                     applications: pd.DataFrame, modeling_sample: ModelingSample, candidates: dict,
+                     applications: pd.DataFrame, modeling_sample: ModelingSample, candidates: FittedCandidates,
                      champion_comparison: ChampionComparison, validation_report: ReportResult) -> Registration:
     """Log the job's runs, register the chosen candidate, verify it, and settle champion / challenger as decided."""
     cfg = portfolio.load()

@@ -8,6 +8,7 @@ import pandas as pd
 from features.binning import WoeBinner
 from features.sample import ModelingSample
 from models.backtest import BacktestResult, run_backtest, walk_forward
+from models.candidate_fitting import FittedCandidates
 from models.validation_report import ReportInputs, ReportResult, write_validation_report
 from pipelines.config import TableSource
 from pipelines.estimators import build_protocol, refit_function
@@ -18,7 +19,7 @@ from pipelines.resources import MlflowResource, PortfolioResource, WorkdirResour
 
 @dg.asset(group_name="validation")
 def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, modeling_sample: ModelingSample,
-             candidates: dict) -> BacktestResult:
+             candidates: FittedCandidates) -> BacktestResult:
     """The candidate chosen on validation; every candidate on each split and out-of-time month; walk-forward."""
     cfg = portfolio.load()
     sample, features = modeling_sample.sample, modeling_sample.features
@@ -35,7 +36,7 @@ def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, mo
 @dg.asset(group_name="validation")
 def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioResource, workdir: WorkdirResource,
                       mlflow: MlflowResource, loan_outcomes: dict, modeling_sample: ModelingSample, binning: WoeBinner,
-                      feature_selection: pd.DataFrame, candidates: dict, backtest: BacktestResult,
+                      feature_selection: pd.DataFrame, candidates: FittedCandidates, backtest: BacktestResult,
                       champion_comparison: ChampionComparison) -> ReportResult:
     """Self-contained HTML report and metrics.json in the run's work directory."""
     cfg = portfolio.load()
@@ -50,6 +51,7 @@ def validation_report(context: dg.AssetExecutionContext, portfolio: PortfolioRes
         portfolio=cfg.portfolio, run_label=f"Dagster run {context.run.run_id}", bad_definition=cfg.bad_definition.model_dump(),
         sample=modeling_sample.sample, sample_summary=modeling_sample.summary, features=modeling_sample.features,
         outcome_tables=loan_outcomes, binner=binning, selection=feature_selection, candidates=candidates,
+        dropped_candidates=candidates.dropped,
         backtest=backtest.backtest, chosen=backtest.chosen, walk_forward=backtest.walk_forward,
         champion_comparison=champion_comparison, promotion_policy=cfg.promotion.policy(),
         contract_summary=json.loads(contract_summary.read_text()) if contract_summary.is_file() else None,
