@@ -64,14 +64,18 @@ class WoeMap:
                 np.putmask(idx, special_mask(x, self.special_codes), special_row)
             np.putmask(idx, np.isnan(x), missing_row)
             return idx
+        # each distinct value is looked up once, rows take their value's bin by code (a category column is
+        # coded already): the same bins as mapping every row's text, without a dict look-up per row
         s = pd.Series(values)
         missing = s.isna().to_numpy()
-        text = s.astype(str)
-        idx = np.array(text.map(self.category_bin), dtype=float)  # a writable copy
-        idx[np.isnan(idx)] = self.unseen_bin
-        idx = idx.astype(np.int64)
+        codes, uniques = pd.factorize(s)
+        text = pd.Series(uniques).astype(str)
+        bins = np.array(text.map(self.category_bin), dtype=float)  # a writable copy
+        bins[np.isnan(bins)] = self.unseen_bin
+        bins = bins.astype(np.int64)
         if self.special_codes:
-            idx[special_mask(text.to_numpy(dtype=object), [str(c) for c in self.special_codes])] = special_row
+            bins[special_mask(text.to_numpy(dtype=object), [str(c) for c in self.special_codes])] = special_row
+        idx = np.append(bins, missing_row)[codes]  # code -1 (missing) takes the last entry
         idx[missing] = missing_row
         return idx
 
