@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.errors import UninformativeModelError
 from models import metrics
 
 
@@ -89,9 +90,12 @@ def walk_forward(develop, sample: pd.DataFrame, features: list[str], origins: in
     origin (every column, so it can re-run binning, selection and fitting on them and
     nothing else) and returns a model whose PD and points score the loans from the origin
     up to the next origin (the last window runs to the newest month). Returns one row per
-    origin: origin, train rows, scored rows, bads, AUC (DeLong interval), Gini, KS.
+    origin: origin, train rows, scored rows, bads, AUC (DeLong interval), Gini, KS, and ``note``:
+    when the candidate comes out uninformative on an origin's rows
+    (:class:`~features.errors.UninformativeModelError`, e.g. too few rows early in the history),
+    that origin is not scored and the note says why; the backtest goes on.
     """
-    columns = ["origin", "train_rows", "rows", "bads", "auc", "auc_lower", "auc_upper", "gini", "ks", "ks_score"]
+    columns = ["origin", "train_rows", "rows", "bads", "auc", "auc_lower", "auc_upper", "gini", "ks", "ks_score", "note"]
     if date_column not in sample.columns or sample[date_column].isna().all():
         return pd.DataFrame(columns=columns)
     months = np.sort(pd.to_datetime(sample[date_column]).unique())
@@ -109,10 +113,15 @@ def walk_forward(develop, sample: pd.DataFrame, features: list[str], origins: in
         scored = sample[((dates >= origin) & ((dates < until) if until is not None else True)).to_numpy()]
         if train["target"].nunique() < 2 or scored["target"].nunique() < 2:
             continue
-        model = develop(train)
         y = scored["target"].to_numpy()
-        rows.append({"origin": pd.Timestamp(origin), "train_rows": len(train), "rows": len(scored), "bads": int(y.sum()),
-                     **_discrimination(y, model.predict_proba(scored[features]), model.score(scored[features]))})
+        row = {"origin": pd.Timestamp(origin), "train_rows": len(train), "rows": len(scored), "bads": int(y.sum())}
+        try:
+            model = develop(train)
+        except UninformativeModelError as exc:  # a finding about this origin's history, not a reason to stop the run
+            rows.append({**row, "note": f"not developed: {exc}"})
+            continue
+        rows.append({**row, **_discrimination(y, model.predict_proba(scored[features]), model.score(scored[features])),
+                     "note": ""})
     return pd.DataFrame(rows, columns=columns)
 
 

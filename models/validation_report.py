@@ -241,6 +241,9 @@ def limitations(inp: ReportInputs, res: dict) -> list[str]:
     wf = res["walk_forward"]
     if len(wf) >= 2 and wf["auc"].max() - wf["auc"].min() > 0.05:
         out.append(f"Walk-forward AUC varies by {wf['auc'].max() - wf['auc'].min():.3f} across origins.")
+    for _, row in (wf[wf["note"].fillna("") != ""] if "note" in wf.columns else wf.iloc[:0]).iterrows():
+        out.append(f"Walk-forward origin {row['origin']:%Y-%m}: '{inp.chosen}' {row['note']} (trained on "
+                   f"{row['train_rows']} rows before it).")
     cands = res["candidates"]
     if "scorecard" in cands and "xgboost" in cands and "test" in cands["xgboost"]:
         gap = cands["xgboost"]["test"]["auc"] - cands["scorecard"]["test"]["auc"]

@@ -13,9 +13,9 @@ import pytest
 
 from features.binning import WoeBinner
 from features.errors import ModelError, UninformativeModelError
-from features.sample import SampleDesign, sample_summary, split_sample
+from features.sample import SampleDesign, sample_summary, split_development, split_sample
 from features.selection import SelectionRules, select_features
-from models.backtest import run_backtest
+from models.backtest import run_backtest, walk_forward
 from models.candidate import CreditModel
 from models.candidate_fitting import FittedCandidates, fit_candidates
 from models.challenger import HistGradientBoostingCandidate, XGBoostChallenger
@@ -151,3 +151,29 @@ def test_the_report_and_metrics_json_name_the_dropped_candidate(book, fitted, tm
     table = pd.read_csv(next((tmp_path / "tables").glob("*candidates_dropped_as_uninformative*.csv")))
     assert table.to_dict("records") == [{"candidate": "xgboost", "reason": CONSTANT_TREES}]
     assert "Candidates dropped as uninformative" in report.read_text()
+
+
+def test_walk_forward_notes_an_origin_where_the_candidate_is_uninformative_and_goes_on(german):
+    """Early origins have the fewest rows; a candidate that cannot be built there is a finding, not a stop."""
+    X = german.drop(columns="GoodCredit")
+    frame = X.assign(target=(german["GoodCredit"] == 2).astype(int).to_numpy(), application_id=np.arange(len(X)),
+                     application_month=(pd.to_datetime("2024-01-01") + pd.to_timedelta(
+                         (np.arange(len(X)) // 100) * 31, "D")).to_period("M").to_timestamp())
+    features = list(X.columns)
+    developed = []
+
+    def develop(train):  # trees on the two earliest origins' rows never split; later ones get a real scorecard
+        roles = split_development(train, 0.25, seed=1)
+        if len(developed) < 2:
+            developed.append("constant trees")
+            return _protocol().fit({"xgboost": _constant_xgboost()}, roles, features)["xgboost"]
+        fit_rows = roles[roles["split"] == "dev"]
+        chosen = ["checkingstatus1", "duration2", "history3"]
+        card = WoeLogisticScorecard(WoeBinner().fit(fit_rows[chosen], fit_rows["target"]), chosen)
+        return _protocol().fit({"scorecard": card}, roles, features)["scorecard"]
+
+    walk = walk_forward(develop, frame, features, origins=3)
+    assert len(walk) == 3
+    assert (walk["note"].iloc[:2] == f"not developed: {CONSTANT_TREES}").all() and walk["auc"].iloc[:2].isna().all()
+    assert walk["note"].iloc[2] == "" and 0.5 < walk["auc"].iloc[2] < 1
+    assert (walk["rows"] > 0).all() and walk["train_rows"].is_monotonic_increasing
