@@ -20,7 +20,7 @@ out-of-time split is a second holdout), AUC with its 95% DeLong interval, KS and
 Same rows for everyone: the project fits on ``dev`` and uses ``validation`` for early
 stopping, the search, calibration and the choice; every peer is fitted on ``dev`` +
 ``validation`` (they need no held-out rows). Nobody sees a test or h2 row before scoring,
-and nothing is tuned on them. All metrics come from ``models.metrics``, from each model's
+and nothing is tuned on them. All metrics come from ``models.discrimination``, from each model's
 risk ranking (PD, or minus the score).
 
 Bars per dataset and holdout: champion AUC >= the best peer's AUC; project scorecard AUC >=
@@ -51,7 +51,7 @@ from features.flat_table import flat_table_outcomes  # noqa: E402
 from features.loan_book import PII_COLUMNS  # noqa: E402
 from features.pii import mask_pii  # noqa: E402
 from features.sample import SampleDesign, build_modeling_sample  # noqa: E402
-from models import metrics  # noqa: E402
+from models import discrimination  # noqa: E402
 from pipelines.assets.modeling import never_features  # noqa: E402
 from pipelines.config import load_config  # noqa: E402
 from pipelines.estimators import build_estimators, build_protocol, fit_binner, selected_features, selection_table  # noqa: E402
@@ -107,8 +107,8 @@ HOLDOUTS = ("test", "oot")
 
 
 def measure(y: np.ndarray, risk: np.ndarray) -> dict:
-    dl = metrics.auc_delong_ci(y, risk)
-    return {"auc": dl.auc, "lo": dl.lower, "hi": dl.upper, "ks": metrics.ks(y, risk).statistic, "gini": 2 * dl.auc - 1}
+    dl = discrimination.auc_delong_ci(y, risk)
+    return {"auc": dl.auc, "lo": dl.lower, "hi": dl.upper, "ks": discrimination.ks(y, risk).statistic, "gini": 2 * dl.auc - 1}
 
 
 def _parts(sample: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:

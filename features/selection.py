@@ -64,8 +64,8 @@ def bin_shares(indices: pd.DataFrame, n_rows_per_variable: dict[str, int]) -> di
 
 
 def csi_by_variable(dev_indices: pd.DataFrame, other_indices: pd.DataFrame, n_bins: dict[str, int]) -> pd.Series:
-    """CSI (= PSI of the variable's bins, empty shares floored as ``models.metrics``) per variable."""
-    from models.metrics import psi_from_shares
+    """CSI (= PSI of the variable's bins, empty shares floored as ``models.stability``) per variable."""
+    from models.stability import psi_from_shares
 
     dev = bin_shares(dev_indices, n_bins)
     other = bin_shares(other_indices, n_bins)

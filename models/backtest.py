@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import UninformativeModelError
-from models import metrics
+from models import calibration_tests, discrimination, stability
 
 
 @dataclass
@@ -34,15 +34,15 @@ def _discrimination(y: np.ndarray, pd_: np.ndarray, score: np.ndarray) -> dict[s
     """AUC with its DeLong 95% interval and Gini on the PD; KS on the points and the score where it peaks."""
     if len(y) == 0 or y.min() == y.max():  # one class only: AUC/KS undefined
         return {"auc": np.nan, "auc_lower": np.nan, "auc_upper": np.nan, "gini": np.nan, "ks": np.nan, "ks_score": np.nan}
-    dl = metrics.auc_delong_ci(y, pd_)
-    k = metrics.ks(y, -np.asarray(score, dtype=float))  # riskier = lower points; the threshold back in points
+    dl = discrimination.auc_delong_ci(y, pd_)
+    k = discrimination.ks(y, -np.asarray(score, dtype=float))  # riskier = lower points; the threshold back in points
     return {"auc": dl.auc, "auc_lower": dl.lower, "auc_upper": dl.upper, "gini": 2 * dl.auc - 1,
             "ks": k.statistic, "ks_score": -k.threshold}
 
 
 def _calibration(y: np.ndarray, pd_: np.ndarray) -> dict[str, float]:
-    hl = metrics.hosmer_lemeshow(y, pd_)
-    return {"brier": metrics.brier(y, pd_), "log_loss": metrics.log_loss(y, pd_), "hosmer_lemeshow": hl.statistic,
+    hl = calibration_tests.hosmer_lemeshow(y, pd_)
+    return {"brier": calibration_tests.brier(y, pd_), "log_loss": calibration_tests.log_loss(y, pd_), "hosmer_lemeshow": hl.statistic,
             "hosmer_lemeshow_p": hl.p_value, "mean_pd": float(pd_.mean())}
 
 
@@ -69,13 +69,13 @@ def run_backtest(candidates: dict, sample: pd.DataFrame, features: list[str], da
             y, p, sc = part["target"].to_numpy(), part[f"pd_{name}"].to_numpy(), part[f"score_{name}"].to_numpy()
             split_rows.append({"candidate": name, "split": split, "rows": len(part), "bads": int(y.sum()),
                                "bad_rate": float(y.mean()), **_discrimination(y, p, sc),
-                               "psi": metrics.psi(dev_pd, p), **_calibration(y, p)})
+                               "psi": stability.psi(dev_pd, p), **_calibration(y, p)})
         if date_column in preds.columns:
             oot = preds[preds["split"] == "oot"]
             for month, part in oot.groupby(date_column, sort=True):
                 y, p, sc = part["target"].to_numpy(), part[f"pd_{name}"].to_numpy(), part[f"score_{name}"].to_numpy()
                 month_rows.append({"candidate": name, "application_month": month, "rows": len(part), "bads": int(y.sum()),
-                                   "bad_rate": float(y.mean()), **_discrimination(y, p, sc), "psi": metrics.psi(dev_pd, p)})
+                                   "bad_rate": float(y.mean()), **_discrimination(y, p, sc), "psi": stability.psi(dev_pd, p)})
     by_split = pd.DataFrame(split_rows).sort_values(
         ["candidate", "split"], key=lambda s: s.map(SPLIT_ORDER) if s.name == "split" else s)
     return Backtest(by_split=by_split.reset_index(drop=True), by_month=pd.DataFrame(month_rows), predictions=preds)

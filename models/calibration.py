@@ -51,7 +51,7 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 
 from features.errors import ModelError, UninformativeModelError
-from models.metrics import grade_tests
+from models.calibration_tests import grade_tests
 
 __all__ = ["Calibrator", "MasterScale", "calibration_table"]
 
@@ -266,7 +266,7 @@ class MasterScale:
 
 
 def calibration_table(y: Any, pd: Any, grade: Any, alpha: float = 0.05) -> pd.DataFrame:  # noqa: A002
-    """Per-grade backtest of the PD: :func:`models.metrics.grade_tests` (n, defaults, mean PD,
+    """Per-grade backtest of the PD: :func:`models.calibration_tests.grade_tests` (n, defaults, mean PD,
     observed default rate, binomial and Jeffreys tests), grades in ascending order."""
     table = grade_tests(y, pd, np.asarray(grade), alpha=alpha)
     return table.sort_values("grade").reset_index(drop=True)

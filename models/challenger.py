@@ -57,7 +57,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from features.binning import WoeBinner
 from features.errors import ModelError
-from models.metrics import auc
+from models.discrimination import auc
 from models.scorecard import ScoreScaling
 
 __all__ = ["XGBoostChallenger", "HistGradientBoostingCandidate", "monotone_from_binning", "RawFeatureFrame"]

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import ModelError
-from models import metrics as mx
+from models import discrimination
 
 FOUR_FIFTHS = 0.8
 MISSING = "missing"
@@ -97,7 +97,7 @@ def group_table(attribute: str, groups: pd.Series, y_true: Any, pd_: Any, approv
         both = part["y"].min() != part["y"].max()
         rows.append({"attribute": attribute, "group": label, "rows": len(part), "share": len(part) / len(frame),
                      "approval_rate": part["approved"].mean(), "mean_pd": part["pd"].mean(), "bad_rate": part["y"].mean(),
-                     "auc": mx.auc(part["y"].to_numpy(), part["pd"].to_numpy()) if both else np.nan})
+                     "auc": discrimination.auc(part["y"].to_numpy(), part["pd"].to_numpy()) if both else np.nan})
     table = pd.DataFrame(rows)
     judged = table["rows"] >= min_rows
     best = table.loc[judged, "approval_rate"].max() if judged.any() else np.nan

@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from features.errors import ModelError
-from models import metrics
+from models import stability
 
 TIERS = ("green", "amber", "red")
 
@@ -160,9 +160,9 @@ class ChampionMonitor:
         approved = np.asarray(approved, dtype=bool)
         p, ref = self.policy, self.reference_
         notes = []
-        ttd_psi = metrics.psi(ref["score"], decisions["score"])
+        ttd_psi = stability.psi(ref["score"], decisions["score"])
         both_approved = self.reference_approved_.any() and approved.any()
-        app_psi = (metrics.psi(ref["score"][self.reference_approved_], decisions["score"].to_numpy()[approved])
+        app_psi = (stability.psi(ref["score"][self.reference_approved_], decisions["score"].to_numpy()[approved])
                    if both_approved else float("nan"))
         populations = pd.DataFrame([
             {"population": "through the door", "reference_rows": len(ref), "current_rows": len(decisions),
@@ -174,7 +174,7 @@ class ChampionMonitor:
         used = set(self.reference_features_.columns if model_features is None else model_features)
         rows = []
         for col in self.reference_features_.columns:
-            value = metrics.csi(self.reference_features_[col], features[col].reset_index(drop=True))
+            value = stability.csi(self.reference_features_[col], features[col].reset_index(drop=True))
             rows.append({"feature": col, "in_model": col in used,
                          "csi": value, "tier": tier(value, p.csi.amber, p.csi.red) if col in used else "info"})
         csi = pd.DataFrame(rows, columns=["feature", "in_model", "csi", "tier"]).sort_values(

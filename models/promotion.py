@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from features.errors import ModelError
-from models import metrics as mx
+from models import calibration_tests, discrimination, rank_ordering, stability
 from models.comparison import PairedDeLong
 from models.lineage import RunFingerprint
 from models.report import Section, Table
@@ -260,10 +260,10 @@ def calibration_rejected(y, pd_, grade, alpha: float) -> bool:
     a per-grade binomial or Jeffreys test finds the PD underestimated at ``alpha``, or
     Hosmer-Lemeshow rejects while the observed bad rate is above the mean PD. A PD that errs
     only on the conservative side is a finding, not a failure."""
-    grades = mx.grade_tests(y, pd_, grade, alpha=alpha)
+    grades = calibration_tests.grade_tests(y, pd_, grade, alpha=alpha)
     under = float(np.mean(y)) > float(np.mean(pd_))
     return bool(not grades["binomial_pass"].all() or not grades["jeffreys_pass"].all()
-                or (mx.hosmer_lemeshow(y, pd_).p_value < alpha and under))
+                or (calibration_tests.hosmer_lemeshow(y, pd_).p_value < alpha and under))
 
 
 def scored_evidence(scored: dict[str, pd.DataFrame], dev_features: pd.DataFrame, oot_features: pd.DataFrame,
@@ -284,12 +284,12 @@ def scored_evidence(scored: dict[str, pd.DataFrame], dev_features: pd.DataFrame,
         part = scored[split]
         y, p = part["target"].to_numpy(), part["pd"].to_numpy(dtype=float)
         rejected[split] = calibration_rejected(y, p, part["grade"].to_numpy(), alpha)
-    bands = mx.bad_rate_by_band(test["target"].to_numpy(), test["score"].to_numpy(dtype=float), bins=10)
+    bands = rank_ordering.bad_rate_by_band(test["target"].to_numpy(), test["score"].to_numpy(dtype=float), bins=10)
     return GateEvidence(
-        oot_auc=mx.auc(y_oot, oot["pd"].to_numpy(dtype=float)),
-        oot_ks=mx.ks(y_oot, -oot["score"].to_numpy(dtype=float)).statistic,
-        score_psi=mx.psi(dev["pd"].to_numpy(dtype=float), oot["pd"].to_numpy(dtype=float)),
-        csi={f: float(mx.csi(dev_features[f], oot_features[f])) for f in dev_features.columns},
+        oot_auc=discrimination.auc(y_oot, oot["pd"].to_numpy(dtype=float)),
+        oot_ks=discrimination.ks(y_oot, -oot["score"].to_numpy(dtype=float)).statistic,
+        score_psi=stability.psi(dev["pd"].to_numpy(dtype=float), oot["pd"].to_numpy(dtype=float)),
+        csi={f: float(stability.csi(dev_features[f], oot_features[f])) for f in dev_features.columns},
         rank_ordering_ok=rank_ordering_holds(bands, rank_alpha),
         calibration_rejected=rejected, overfitting_flag=None, contract_status=contract)
 

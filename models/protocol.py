@@ -48,7 +48,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from features.errors import ModelError
-from models import metrics
+from models import discrimination
 from models.candidate import Candidate, CreditModel
 
 __all__ = ["DevelopmentProtocol", "STEPS", "REFIT_STEPS", "ROLE_NAMES", "rows_table"]
@@ -147,7 +147,7 @@ class DevelopmentProtocol:
         for name, estimator in estimators.items():
             estimator.fit(fit[features], fit["target"].to_numpy(), valid[features], valid["target"].to_numpy())
             model = self.wrap(name, estimator).fit_calibration(valid[features], valid["target"].to_numpy())
-            choice = {role: metrics.auc(rows["target"].to_numpy(), model.predict_proba(rows[features]))
+            choice = {role: discrimination.auc(rows["target"].to_numpy(), model.predict_proba(rows[features]))
                       for role, rows in (("dev", fit), ("validation", valid))}
             if self.final_fit == "development":
                 model = self.refit(name, estimator, sample, features, len(fit))

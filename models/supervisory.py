@@ -32,7 +32,8 @@ import pandas as pd
 from scipy import stats
 
 from features.errors import ModelError
-from models import metrics as mx
+from models.calibration_tests import grade_tests
+from models.discrimination import auc_delong_ci
 
 GREEN, AMBER, RED, NOT_RUN = "green", "amber", "red", "not run"
 LIGHT_ORDER = {GREEN: 0, AMBER: 1, RED: 2, NOT_RUN: -1}
@@ -95,7 +96,7 @@ def jeffreys_test(y_true: Any, pd_: Any, grade: Any) -> pd.DataFrame:
     PD is the mean PD of its obligors; the p-value is the posterior probability
     ``Beta(D + 1/2, N - D + 1/2).cdf(PD)`` that the true default rate is below it.
     """
-    table = mx.grade_tests(y_true, pd_, np.asarray(grade))[["grade", "n", "defaults", "mean_pd", "observed_dr", "jeffreys_p_value"]]
+    table = grade_tests(y_true, pd_, np.asarray(grade))[["grade", "n", "defaults", "mean_pd", "observed_dr", "jeffreys_p_value"]]
     table = table.sort_values("grade").reset_index(drop=True)
     y, p = np.asarray(y_true, dtype=float), np.asarray(pd_, dtype=float)
     n, d, mean_pd = len(y), int(y.sum()), float(p.mean())
@@ -126,7 +127,7 @@ def auc_vs_initial(y_true: Any, y_score: Any, auc_initial: float) -> AucComparis
     """
     if not 0 <= float(auc_initial) <= 1:
         raise ModelError(f"auc_initial: must be in [0, 1], got {auc_initial!r}")
-    res = mx.auc_delong_ci(y_true, y_score)
+    res = auc_delong_ci(y_true, y_score)
     if res.se <= 0:
         raise ModelError("y_score: the current AUC has a zero standard error (perfect separation); the test is undefined")
     s = (float(auc_initial) - res.auc) / res.se
@@ -254,7 +255,7 @@ def initial_reference(y_true: Any, pd_: Any, grade: Any, n_grades: int, sample: 
     """The numbers of a model's initial validation, to store with its version when it is
     first promoted and to test every later run against (JSON-ready)."""
     y = np.asarray(y_true)
-    res = mx.auc_delong_ci(y, pd_)
+    res = auc_delong_ci(y, pd_)
     return {"auc": float(res.auc), "auc_se": float(res.se), "grade_counts": grade_counts(grade, n_grades).tolist(),
             "n_grades": int(n_grades), "rows": len(y), "defaults": int(y.sum()), "sample": str(sample)}
 

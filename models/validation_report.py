@@ -15,14 +15,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models import metrics as mx
 from models import plots
 from models.backtest import Backtest, stability_summary
 from models.calibration import calibration_table
 from models.protocol import ROLE_NAMES, rows_table
+from models.rank_ordering import bad_rate_by_band, cutoff_table, lift_table, rank_ordering_ok
 from models.promotion import (ChampionComparison, PromotionDecision, PromotionPolicy, contract_status, decide_promotion,
                               gate_evidence, promotion_section)
 from models.report import Section, Table, _fmt, render_report, write_json
+from models.stability import csi, psi_table
 from models import validator_pack as vp
 
 SPLIT_NAMES = dict(ROLE_NAMES)
@@ -168,15 +169,15 @@ def compute_results(inp: ReportInputs) -> dict:
     dev, test, oot = (_split(inp, s) for s in ("dev", "test", "oot"))
     res["master_scale"] = chosen.master_scale_.table()
     score = f"score_{inp.chosen}"
-    res["score_psi_table"] = mx.psi_table(dev[score].to_numpy(dtype=float), oot[score].to_numpy(dtype=float))
-    res["csi"] = pd.DataFrame([{"feature": f, "csi": mx.csi(inp.sample.loc[dev.index, f], inp.sample.loc[oot.index, f])}
+    res["score_psi_table"] = psi_table(dev[score].to_numpy(dtype=float), oot[score].to_numpy(dtype=float))
+    res["csi"] = pd.DataFrame([{"feature": f, "csi": csi(inp.sample.loc[dev.index, f], inp.sample.loc[oot.index, f])}
                                for f in chosen.estimator.features_]).sort_values("csi", ascending=False)
-    res["lift_oot"] = mx.lift_table(oot["target"].to_numpy(), oot[f"pd_{inp.chosen}"].to_numpy()).rename(
+    res["lift_oot"] = lift_table(oot["target"].to_numpy(), oot[f"pd_{inp.chosen}"].to_numpy()).rename(
         columns={"min_score": "min_pd", "max_score": "max_pd"})  # binned on the PD, riskiest decile first
-    bands = mx.bad_rate_by_band(test["target"].to_numpy(), test[score].to_numpy(dtype=float), bins=10)
+    bands = bad_rate_by_band(test["target"].to_numpy(), test[score].to_numpy(dtype=float), bins=10)
     res["bad_rate_by_band_test"] = bands
-    res["rank_ordering_ok"] = bool(mx.rank_ordering_ok(bands, direction="decreasing"))
-    res["cutoff_strategy_test"] = mx.cutoff_table(test["target"].to_numpy(), test[score].to_numpy(dtype=float))
+    res["rank_ordering_ok"] = bool(rank_ordering_ok(bands, direction="decreasing"))
+    res["cutoff_strategy_test"] = cutoff_table(test["target"].to_numpy(), test[score].to_numpy(dtype=float))
     res["by_month"] = inp.backtest.by_month
     res["walk_forward"] = inp.walk_forward
     res["walk_forward_summary"] = stability_summary(inp.walk_forward)

@@ -17,7 +17,7 @@ from mlflow.exceptions import MlflowException
 from features.errors import ModelError
 from features.loan_book import PII_COLUMNS
 from features.sample import ModelingSample
-from models import metrics as mx
+from models import discrimination
 from models.comparison import delong_paired
 from models.lineage import (
     RunFingerprint,
@@ -110,8 +110,8 @@ def compare_with_champion(res: MlflowResource, cfg: PortfolioConfig, sample: Mod
         rows[split] = (len(y), int(y.sum()))
         delong[split] = d
         auc[split] = {"champion": d.auc_b, "candidate": d.auc_a}
-        ks[split] = {"champion": mx.ks(y, -scored[split]["score"].to_numpy(dtype=float)).statistic,
-                     "candidate": mx.ks(y, -part[f"score_{candidate}"].to_numpy(dtype=float)).statistic}
+        ks[split] = {"champion": discrimination.ks(y, -scored[split]["score"].to_numpy(dtype=float)).statistic,
+                     "candidate": discrimination.ks(y, -part[f"score_{candidate}"].to_numpy(dtype=float)).statistic}
     return ChampionComparison(**base, champion_version=champion.version, champion_candidate=champion.tags.get("candidate"),
                               rows=rows, auc=auc, ks=ks, delong=delong, champion_evidence=evidence)
 

@@ -10,8 +10,9 @@ from sklearn.model_selection import train_test_split
 
 from features.errors import ModelError, UninformativeModelError
 from models.calibration import Calibrator, MasterScale, calibration_table
+from models.calibration_tests import brier
 from models.challenger import XGBoostChallenger
-from models.metrics import auc, brier
+from models.discrimination import auc
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +188,7 @@ def test_pd_floor_and_method_none(raw):
 def test_calibration_fitted_on_held_out_rows_holds_on_test(raw):
     """Calibrated on the held-out half of the test split, the PD passes Hosmer-Lemeshow on the other half;
     calibrated on the rows the model was fitted on, it does not (in-sample PDs are overconfident)."""
-    from models.metrics import hosmer_lemeshow
+    from models.calibration_tests import hosmer_lemeshow
 
     pd_dev, yd, pd_test, yt = raw
     half = np.arange(len(yt)) % 2 == 0

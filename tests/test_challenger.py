@@ -10,7 +10,7 @@ from sklearn.model_selection import train_test_split
 from features.binning import BinningSpec, WoeBinner
 from features.errors import ModelError
 from models.challenger import HistGradientBoostingCandidate, XGBoostChallenger, monotone_from_binning
-from models.metrics import auc
+from models.discrimination import auc
 from models.scorecard import ScoreScaling, WoeLogisticScorecard
 from models.serving import ScoringPipeline
 

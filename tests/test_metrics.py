@@ -1,4 +1,5 @@
-"""Tests of models.metrics against independent references on real public data.
+"""Tests of the metric modules (models.discrimination, models.stability, models.calibration_tests,
+models.rank_ordering) against independent references on real public data.
 
 Data: UCI Statlog (German Credit Data), Hofmann 1994, and UCI Default of Credit Card
 Clients, Yeh & Lien 2009 (both CC BY 4.0), read from ../shared/datasets/.
@@ -19,7 +20,7 @@ from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.preprocessing import StandardScaler
 
 from features.errors import CreditPipelineError, ModelError
-from models import metrics as m
+from models import calibration_tests, discrimination, rank_ordering, stability
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 if not DATASETS.is_dir():  # repo checked out elsewhere: fall back to the shared location
@@ -64,10 +65,10 @@ def taiwan() -> pd.DataFrame:
 @pytest.mark.parametrize("data", ["german", "taiwan"])
 def test_auc_matches_sklearn(request, data):
     df = request.getfixturevalue(data)
-    got = m.auc(df["bad"], df["pd"])
+    got = discrimination.auc(df["bad"], df["pd"])
     assert got == pytest.approx(roc_auc_score(df["bad"], df["pd"]), abs=1e-9)
     assert 0.6 < got < 0.9
-    assert m.gini(df["bad"], df["pd"]) == pytest.approx(2 * got - 1, abs=1e-12)
+    assert discrimination.gini(df["bad"], df["pd"]) == pytest.approx(2 * got - 1, abs=1e-12)
 
 
 def test_auc_with_ties_matches_sklearn(taiwan):
@@ -75,12 +76,12 @@ def test_auc_with_ties_matches_sklearn(taiwan):
     # heavy ties: raw repayment status (11 values) and a PD rounded to 2 decimals
     for score in (taiwan["PAY_0"].to_numpy(), np.round(taiwan["pd"].to_numpy(), 2)):
         assert len(np.unique(score)) < 100
-        assert m.auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-9)
+        assert discrimination.auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-9)
 
 
 def test_auc_reversed_score_is_one_minus_auc(german):
-    a = m.auc(german["bad"], german["pd"])
-    assert m.auc(german["bad"], -german["pd"]) == pytest.approx(1 - a, abs=1e-12)
+    a = discrimination.auc(german["bad"], german["pd"])
+    assert discrimination.auc(german["bad"], -german["pd"]) == pytest.approx(1 - a, abs=1e-12)
 
 
 def _delong_placements_naive(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
@@ -104,7 +105,7 @@ def test_delong_matches_pairwise_implementation(taiwan, rounding):
     if rounding is not None:
         s = np.round(s, rounding)  # exercise tied scores
     theta, se_ref = _delong_placements_naive(y, s)
-    res = m.auc_delong_ci(y, s, alpha=0.05)
+    res = discrimination.auc_delong_ci(y, s, alpha=0.05)
     assert res.auc == pytest.approx(theta, abs=1e-12)
     assert res.se == pytest.approx(se_ref, rel=1e-9)
     z = stats.norm.ppf(0.975)
@@ -116,14 +117,14 @@ def test_delong_matches_pairwise_implementation(taiwan, rounding):
 def test_delong_se_close_to_bootstrap(german):
     y = german["bad"].to_numpy()
     s = german["pd"].to_numpy()
-    res = m.auc_delong_ci(y, s)
+    res = discrimination.auc_delong_ci(y, s)
     rng = np.random.default_rng(0)
     boots = []
     for _ in range(300):
         idx = rng.integers(0, len(y), len(y))
         boots.append(roc_auc_score(y[idx], s[idx]))
     assert res.se == pytest.approx(np.std(boots, ddof=1), rel=0.2)
-    narrow = m.auc_delong_ci(y, s, alpha=0.5)
+    narrow = discrimination.auc_delong_ci(y, s, alpha=0.5)
     assert res.lower < narrow.lower < res.auc < narrow.upper < res.upper
 
 
@@ -140,7 +141,7 @@ def test_ks_matches_scipy(request, data, score_col):
         s = (df["duration2"] if data == "german" else df["PAY_0"]).to_numpy().astype(float)
     y = df["bad"].to_numpy()
     ref = stats.ks_2samp(s[y == 1], s[y == 0]).statistic
-    res = m.ks(y, s)
+    res = discrimination.ks(y, s)
     assert res.statistic == pytest.approx(ref, abs=1e-9)
     # the reported threshold attains the maximum distance between the two ECDFs
     t = res.threshold
@@ -151,7 +152,7 @@ def test_ks_matches_scipy(request, data, score_col):
 def test_ks_table_curve(german):
     y = german["bad"].to_numpy()
     s = german["pd"].to_numpy()
-    table = m.ks_table(y, s)
+    table = discrimination.ks_table(y, s)
     assert list(table.columns) == ["threshold", "cum_bad_rate", "cum_good_rate", "diff"]
     assert table["threshold"].is_monotonic_increasing
     assert table["cum_bad_rate"].iloc[-1] == pytest.approx(1.0)
@@ -169,24 +170,24 @@ def test_psi_hand_computed_three_bins():
     expected = [1] * 50 + [2] * 30 + [3] * 20  # shares .5 .3 .2
     actual = [1] * 30 + [2] * 30 + [3] * 40  # shares .3 .3 .4
     want = (0.3 - 0.5) * math.log(0.3 / 0.5) + 0.0 + (0.4 - 0.2) * math.log(0.4 / 0.2)
-    assert m.psi(expected, actual, breaks=[1.5, 2.5]) == pytest.approx(want, abs=1e-12)
-    table = m.psi_table(expected, actual, breaks=[1.5, 2.5])
+    assert stability.psi(expected, actual, breaks=[1.5, 2.5]) == pytest.approx(want, abs=1e-12)
+    table = stability.psi_table(expected, actual, breaks=[1.5, 2.5])
     assert list(table["expected_share"]) == pytest.approx([0.5, 0.3, 0.2])
     assert list(table["actual_share"]) == pytest.approx([0.3, 0.3, 0.4])
     assert table["lower"].iloc[0] == -np.inf and table["upper"].iloc[-1] == np.inf
     assert table["psi_contribution"].iloc[1] == pytest.approx(0.0)
     # full edges with open ends give the same bins
-    assert m.psi(expected, actual, breaks=[-np.inf, 1.5, 2.5, np.inf]) == pytest.approx(want)
+    assert stability.psi(expected, actual, breaks=[-np.inf, 1.5, 2.5, np.inf]) == pytest.approx(want)
 
 
 def test_psi_quantile_bins_from_expected():
     expected = np.arange(1, 101)  # quartile cuts 25.75, 50.5, 75.25 -> 25 per bin
     actual = np.array([10] * 40 + [40] * 20 + [60] * 20 + [90] * 20)
-    table = m.psi_table(expected, actual, bins=4)
+    table = stability.psi_table(expected, actual, bins=4)
     assert list(table["expected_share"]) == pytest.approx([0.25] * 4)
     assert list(table["actual_share"]) == pytest.approx([0.4, 0.2, 0.2, 0.2])
     want = (0.4 - 0.25) * math.log(0.4 / 0.25) + 3 * (0.2 - 0.25) * math.log(0.2 / 0.25)
-    assert m.psi(expected, actual, bins=4) == pytest.approx(want, abs=1e-12)
+    assert stability.psi(expected, actual, bins=4) == pytest.approx(want, abs=1e-12)
 
 
 def test_psi_empty_bin_uses_epsilon_floor():
@@ -198,17 +199,17 @@ def test_psi_empty_bin_uses_epsilon_floor():
         + (0.4 - 0.3) * math.log(0.4 / 0.3)
         + (eps - 0.2) * math.log(eps / 0.2)
     )
-    assert m.psi(expected, actual, breaks=[1.5, 2.5]) == pytest.approx(want, abs=1e-12)
-    assert m.psi_from_shares([0.5, 0.3, 0.2], [0.6, 0.4, 0.0]) == pytest.approx(want, abs=1e-12)
+    assert stability.psi(expected, actual, breaks=[1.5, 2.5]) == pytest.approx(want, abs=1e-12)
+    assert stability.psi_from_shares([0.5, 0.3, 0.2], [0.6, 0.4, 0.0]) == pytest.approx(want, abs=1e-12)
 
 
 def test_psi_real_data_same_population_is_small(taiwan):
     s = taiwan["pd"].sample(frac=1.0, random_state=1).to_numpy()  # random halves
     half = len(s) // 2
-    same = m.psi(s[:half], s[half:])
-    shifted = m.psi(s[:half], np.clip(s[half:] * 1.5, 0, 1))
+    same = stability.psi(s[:half], s[half:])
+    shifted = stability.psi(s[:half], np.clip(s[half:] * 1.5, 0, 1))
     assert same < 0.01 < 0.1 < shifted
-    table = m.psi_table(s[:half], s[half:])
+    table = stability.psi_table(s[:half], s[half:])
     assert len(table) == 10
     assert table["expected_share"].to_numpy() == pytest.approx(np.full(10, 0.1), abs=1e-3)
 
@@ -223,8 +224,8 @@ def test_csi_categorical_with_missing_and_new_category():
         + (0.1 - eps) * math.log(0.1 / eps)
         + 0.0
     )
-    assert m.csi(expected, actual) == pytest.approx(want, abs=1e-12)
-    table = m.csi_table(pd.Series(expected, dtype="category"), pd.Series(actual))
+    assert stability.csi(expected, actual) == pytest.approx(want, abs=1e-12)
+    table = stability.csi_table(pd.Series(expected, dtype="category"), pd.Series(actual))
     assert list(table["bin"]) == ["A", "B", "C", "Missing"]
     assert table["psi_contribution"].sum() == pytest.approx(want, abs=1e-12)
 
@@ -237,19 +238,19 @@ def test_csi_numeric_with_missing_bin():
         + (0.2 - 0.4) * math.log(0.2 / 0.4)
         + (0.3 - 0.2) * math.log(0.3 / 0.2)
     )
-    assert m.csi(expected, actual, breaks=[1.5]) == pytest.approx(want, abs=1e-12)
-    assert m.csi_table(expected, actual, breaks=[1.5])["bin"].iloc[-1] == "Missing"
+    assert stability.csi(expected, actual, breaks=[1.5]) == pytest.approx(want, abs=1e-12)
+    assert stability.csi_table(expected, actual, breaks=[1.5])["bin"].iloc[-1] == "Missing"
     # an object array of numbers and None is still a numeric feature
     as_object = np.array([None if np.isnan(v) else v for v in expected], dtype=object)
-    assert m.csi(as_object, actual, breaks=[1.5]) == pytest.approx(want, abs=1e-12)
+    assert stability.csi(as_object, actual, breaks=[1.5]) == pytest.approx(want, abs=1e-12)
 
 
 def test_csi_on_german_feature_equals_psi_when_no_missing(german):
     x = german["amount5"].to_numpy().astype(float)
     a, b = x[:500], x[500:]
-    assert m.csi(a, b) == pytest.approx(m.psi(a, b), abs=1e-15)
+    assert stability.csi(a, b) == pytest.approx(stability.psi(a, b), abs=1e-15)
     cat = german["purpose4"]
-    assert m.csi(cat[:500], cat[500:]) > 0
+    assert stability.csi(cat[:500], cat[500:]) > 0
 
 
 # --------------------------------------------------------------------------- WOE / IV
@@ -270,7 +271,7 @@ def test_woe_iv_hand_computed():
         "b": (30 / tg - 20 / tb) * woe["b"],
         "c": (10 / tg - 30 / tb) * woe["c"],
     }
-    table = m.woe_iv_table(x, y)
+    table = discrimination.woe_iv_table(x, y)
     assert list(table.columns) == [
         "bin", "count", "bads", "goods", "dist_bad", "dist_good", "woe", "iv"
     ]
@@ -278,14 +279,14 @@ def test_woe_iv_hand_computed():
     assert list(table["bads"]) == [10, 20, 30]
     assert list(table["woe"]) == pytest.approx([woe["a"], woe["b"], woe["c"]], abs=1e-12)
     assert list(table["iv"]) == pytest.approx([ivs["a"], ivs["b"], ivs["c"]], abs=1e-12)
-    assert m.iv(x, y) == pytest.approx(sum(ivs.values()), abs=1e-12)
+    assert discrimination.iv(x, y) == pytest.approx(sum(ivs.values()), abs=1e-12)
     assert table["woe"].iloc[2] < 0  # riskiest bin: negative WOE (ln %good/%bad)
 
 
 def test_woe_missing_bin_and_pure_bin():
     x = [1, 1, 1, 1, 2, 2, 2, 2, None, None, 3, 3]
     y = [1, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0]  # bin 3 has no bads
-    table = m.woe_iv_table(x, y)
+    table = discrimination.woe_iv_table(x, y)
     assert list(table["bin"]) == [1.0, 2.0, 3.0, "Missing"]
     assert table.loc[2, "woe"] == 0.0 and table.loc[2, "iv"] == 0.0
     tb, tg = 4, 8
@@ -308,11 +309,11 @@ def test_woe_iv_match_optbinning_numeric(german):
     assert len(ref) >= 3
     # optbinning bins are [s_{i-1}, s_i): reproduce them independently with np.digitize
     bins = np.digitize(x, optb.splits, right=False)
-    table = m.woe_iv_table(bins, y)
+    table = discrimination.woe_iv_table(bins, y)
     assert list(table["count"]) == list(ref["Count"].astype(int))
     assert table["woe"].to_numpy() == pytest.approx(ref["WoE"].astype(float).to_numpy(), abs=1e-9)
     assert table["iv"].to_numpy() == pytest.approx(ref["IV"].astype(float).to_numpy(), abs=1e-9)
-    assert m.iv(bins, y) == pytest.approx(optb.binning_table.iv, abs=1e-9)
+    assert discrimination.iv(bins, y) == pytest.approx(optb.binning_table.iv, abs=1e-9)
 
 
 def test_woe_iv_match_optbinning_categorical(german):
@@ -323,10 +324,10 @@ def test_woe_iv_match_optbinning_categorical(german):
     optb = OptimalBinning(name="checkingstatus1", dtype="categorical", solver="cp").fit(x, y)
     ref = _optbinning_rows(optb)
     idx = optb.transform(x, metric="indices")
-    table = m.woe_iv_table(idx, y)
+    table = discrimination.woe_iv_table(idx, y)
     assert table["woe"].to_numpy() == pytest.approx(ref["WoE"].astype(float).to_numpy(), abs=1e-9)
-    assert m.iv(idx, y) == pytest.approx(optb.binning_table.iv, abs=1e-9)
-    assert m.iv(idx, y) > 0.3  # checking status is German credit's strongest variable
+    assert discrimination.iv(idx, y) == pytest.approx(optb.binning_table.iv, abs=1e-9)
+    assert discrimination.iv(idx, y) > 0.3  # checking status is German credit's strongest variable
 
 
 # --------------------------------------------------------------------------- calibration
@@ -335,17 +336,17 @@ def test_woe_iv_match_optbinning_categorical(german):
 @pytest.mark.parametrize("data", ["german", "taiwan"])
 def test_brier_and_log_loss_match_sklearn(request, data):
     df = request.getfixturevalue(data)
-    assert m.brier(df["bad"], df["pd"]) == pytest.approx(
+    assert calibration_tests.brier(df["bad"], df["pd"]) == pytest.approx(
         brier_score_loss(df["bad"], df["pd"]), abs=1e-12
     )
-    assert m.log_loss(df["bad"], df["pd"]) == pytest.approx(
+    assert calibration_tests.log_loss(df["bad"], df["pd"]) == pytest.approx(
         sk_log_loss(df["bad"], df["pd"]), abs=1e-12
     )
 
 
 def test_log_loss_extreme_pd_is_finite():
-    assert np.isfinite(m.log_loss([1, 0], [0.0, 1.0]))
-    assert m.brier([1, 1], [1.0, 0.0]) == pytest.approx(0.5)
+    assert np.isfinite(calibration_tests.log_loss([1, 0], [0.0, 1.0]))
+    assert calibration_tests.brier([1, 1], [1.0, 0.0]) == pytest.approx(0.5)
 
 
 def test_hosmer_lemeshow_hand_computation(german):
@@ -358,20 +359,20 @@ def test_hosmer_lemeshow_hand_computation(german):
         o_bad, e_bad = y[g].sum(), p[g].sum()
         o_good, e_good = len(g) - o_bad, len(g) - e_bad
         stat += (o_bad - e_bad) ** 2 / e_bad + (o_good - e_good) ** 2 / e_good
-    res = m.hosmer_lemeshow(y, p, groups=10)
+    res = calibration_tests.hosmer_lemeshow(y, p, groups=10)
     assert res.statistic == pytest.approx(stat, rel=1e-10)
     assert res.dof == 8
     assert res.p_value == pytest.approx(stats.chi2.sf(stat, 8), rel=1e-10)
     # a miscalibrated PD (halved) is rejected, the fitted one is not
     assert res.p_value > 0.01
-    assert m.hosmer_lemeshow(y, p / 2).p_value < 1e-6
+    assert calibration_tests.hosmer_lemeshow(y, p / 2).p_value < 1e-6
 
 
 def test_grade_tests_binomial_and_jeffreys(german):
     y = german["bad"].to_numpy()
     p = german["pd"].to_numpy() * 0.7  # understated PDs: some grades must fail
     grade = pd.qcut(german["pd"], 5, labels=["A", "B", "C", "D", "E"])
-    table = m.grade_tests(y, p, grade, alpha=0.05)
+    table = calibration_tests.grade_tests(y, p, grade, alpha=0.05)
     assert list(table["grade"]) == ["A", "B", "C", "D", "E"]
     for _, row in table.iterrows():
         mask = (grade == row["grade"]).to_numpy()
@@ -386,7 +387,7 @@ def test_grade_tests_binomial_and_jeffreys(german):
         assert row["binomial_pass"] == (row["binomial_p_value"] >= 0.05)
         assert row["jeffreys_pass"] == (row["jeffreys_p_value"] >= 0.05)
     assert not table["binomial_pass"].all()
-    assert m.grade_tests(y, np.clip(p * 3, 0, 1), grade)["binomial_pass"].all()
+    assert calibration_tests.grade_tests(y, np.clip(p * 3, 0, 1), grade)["binomial_pass"].all()
 
 
 # --------------------------------------------------------------------------- tables
@@ -395,7 +396,7 @@ def test_grade_tests_binomial_and_jeffreys(german):
 def test_lift_table(german):
     y = german["bad"].to_numpy()
     s = german["pd"].to_numpy()
-    table = m.lift_table(y, s, n_bins=10)
+    table = rank_ordering.lift_table(y, s, n_bins=10)
     assert len(table) == 10 and list(table["n"]) == [100] * 10
     top = np.argsort(-s)[:100]  # riskiest decile, computed independently
     assert table["bads"].iloc[0] == y[top].sum()
@@ -411,38 +412,38 @@ def test_lift_table(german):
 def test_bad_rate_by_band_and_rank_ordering(german, taiwan):
     y = [1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0]
     band = ["A"] * 4 + ["B"] * 4 + ["C"] * 4
-    table = m.bad_rate_by_band(y, band)
+    table = rank_ordering.bad_rate_by_band(y, band)
     assert list(table["band"]) == ["A", "B", "C"]
     assert list(table["bad_rate"]) == pytest.approx([0.25, 0.5, 0.75])
-    assert m.rank_ordering_ok(table)
-    assert m.rank_ordering_ok(table, direction="increasing", strict=True)
-    assert not m.rank_ordering_ok(table, direction="decreasing")
+    assert rank_ordering.rank_ordering_ok(table)
+    assert rank_ordering.rank_ordering_ok(table, direction="increasing", strict=True)
+    assert not rank_ordering.rank_ordering_ok(table, direction="decreasing")
     broken = pd.DataFrame({"bad_rate": [0.1, 0.3, 0.2, 0.4]})
-    assert not m.rank_ordering_ok(broken)
+    assert not rank_ordering.rank_ordering_ok(broken)
     # real data: bands of a tied integer score, cut points given
     s = taiwan["PAY_0"].to_numpy()
     yt = taiwan["bad"].to_numpy()
-    real = m.bad_rate_by_band(yt, s, bins=[-1, 0, 1])
+    real = rank_ordering.bad_rate_by_band(yt, s, bins=[-1, 0, 1])
     assert list(real["n"]) == [(s <= -1).sum(), (s == 0).sum(), (s == 1).sum(), (s > 1).sum()]
     assert real["bad_rate"].iloc[3] == pytest.approx(yt[s > 1].mean())
     # revolving-on-time clients (PAY_0 = 0) default less than pay-in-full ones: no rank order
     assert real["bad_rate"].iloc[1] < real["bad_rate"].iloc[0]
-    assert not m.rank_ordering_ok(real)
-    q = m.bad_rate_by_band(yt, taiwan["pd"], bins=5)
+    assert not rank_ordering.rank_ordering_ok(real)
+    q = rank_ordering.bad_rate_by_band(yt, taiwan["pd"], bins=5)
     assert len(q) == 5 and q["n"].sum() == len(yt)
     rates = [yt[g].mean() for g in np.array_split(np.argsort(taiwan["pd"].to_numpy()), 5)]
     assert q["bad_rate"].to_numpy() == pytest.approx(rates)
-    assert m.rank_ordering_ok(q) == bool(np.all(np.diff(rates) >= 0))
+    assert rank_ordering.rank_ordering_ok(q) == bool(np.all(np.diff(rates) >= 0))
     # the German logistic PD rank-orders its deciles strictly
-    dec = m.bad_rate_by_band(german["bad"], german["pd"], bins=10)
-    assert m.rank_ordering_ok(dec, direction="increasing", strict=True)
+    dec = rank_ordering.bad_rate_by_band(german["bad"], german["pd"], bins=10)
+    assert rank_ordering.rank_ordering_ok(dec, direction="increasing", strict=True)
 
 
 def test_cutoff_table_points_higher_is_safer(german):
     y = german["bad"].to_numpy()
     p = german["pd"].to_numpy()
     points = 600 - 20 / math.log(2) * np.log(p / (1 - p))  # higher = safer
-    table = m.cutoff_table(y, points, cutoffs=[550, 600, 650])
+    table = rank_ordering.cutoff_table(y, points, cutoffs=[550, 600, 650])
     for _, row in table.iterrows():
         app = points >= row["cutoff"]
         assert row["approval_rate"] == pytest.approx(app.mean())
@@ -451,11 +452,11 @@ def test_cutoff_table_points_higher_is_safer(german):
         assert row["bads_rejected_share"] == pytest.approx(y[~app].sum() / y.sum())
     assert table["approval_rate"].is_monotonic_decreasing
     assert table["bad_rate_approved"].is_monotonic_decreasing  # stricter = safer book
-    small = m.cutoff_table([1, 0, 1, 0, 0], [300, 500, 400, 600, 700], cutoffs=[450])
+    small = rank_ordering.cutoff_table([1, 0, 1, 0, 0], [300, 500, 400, 600, 700], cutoffs=[450])
     assert small.iloc[0]["approval_rate"] == pytest.approx(3 / 5)
     assert small.iloc[0]["bads_approved"] == 0
     assert small.iloc[0]["bads_rejected_share"] == pytest.approx(1.0)
-    default = m.cutoff_table(y, points)
+    default = rank_ordering.cutoff_table(y, points)
     assert default["approval_rate"].iloc[0] == pytest.approx(1.0)
 
 
@@ -465,19 +466,19 @@ def test_cutoff_table_points_higher_is_safer(german):
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: m.auc([0, 0, 0], [0.1, 0.2, 0.3]), r"y_true: only one class present"),
-        (lambda: m.ks([1, 1], [0.1, 0.2]), r"y_true: only one class present"),
-        (lambda: m.auc([0, 1, 1], [0.1, 0.2]), r"length mismatch: y_true has 3, y_score has 2"),
-        (lambda: m.auc([0, 1, np.nan], [0.1, 0.2, 0.3]), r"y_true: contains 1 NaN"),
-        (lambda: m.auc([0, 1, 1], [0.1, np.nan, 0.3]), r"y_score: contains 1 NaN"),
-        (lambda: m.auc([1, 2, 2], [0.1, 0.2, 0.3]), r"y_true: must be binary"),
-        (lambda: m.brier([0, 1], [0.1, 1.2]), r"pd: .*\[0, 1\]"),
-        (lambda: m.psi([1.0, np.nan], [1.0, 2.0]), r"expected: contains 1 NaN"),
-        (lambda: m.psi_from_shares([0.5, 0.5], [0.5, 0.6]), r"actual_shares: .*sum to 1"),
-        (lambda: m.woe_iv_table(["a", "b"], [1, 0, 1]), r"length mismatch"),
-        (lambda: m.grade_tests([0, 1], [0.1, 0.2], ["A"]), r"length mismatch"),
-        (lambda: m.auc_delong_ci([0, 1, 1], [0.1, 0.2, 0.3], alpha=1.5), r"alpha"),
-        (lambda: m.lift_table([0, 1], [0.1, 0.2], n_bins=0), r"n_bins"),
+        (lambda: discrimination.auc([0, 0, 0], [0.1, 0.2, 0.3]), r"y_true: only one class present"),
+        (lambda: discrimination.ks([1, 1], [0.1, 0.2]), r"y_true: only one class present"),
+        (lambda: discrimination.auc([0, 1, 1], [0.1, 0.2]), r"length mismatch: y_true has 3, y_score has 2"),
+        (lambda: discrimination.auc([0, 1, np.nan], [0.1, 0.2, 0.3]), r"y_true: contains 1 NaN"),
+        (lambda: discrimination.auc([0, 1, 1], [0.1, np.nan, 0.3]), r"y_score: contains 1 NaN"),
+        (lambda: discrimination.auc([1, 2, 2], [0.1, 0.2, 0.3]), r"y_true: must be binary"),
+        (lambda: calibration_tests.brier([0, 1], [0.1, 1.2]), r"pd: .*\[0, 1\]"),
+        (lambda: stability.psi([1.0, np.nan], [1.0, 2.0]), r"expected: contains 1 NaN"),
+        (lambda: stability.psi_from_shares([0.5, 0.5], [0.5, 0.6]), r"actual_shares: .*sum to 1"),
+        (lambda: discrimination.woe_iv_table(["a", "b"], [1, 0, 1]), r"length mismatch"),
+        (lambda: calibration_tests.grade_tests([0, 1], [0.1, 0.2], ["A"]), r"length mismatch"),
+        (lambda: discrimination.auc_delong_ci([0, 1, 1], [0.1, 0.2, 0.3], alpha=1.5), r"alpha"),
+        (lambda: rank_ordering.lift_table([0, 1], [0.1, 0.2], n_bins=0), r"n_bins"),
     ],
 )
 def test_bad_inputs_raise_clear_errors(call, match):

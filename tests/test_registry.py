@@ -12,7 +12,7 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
 from features.errors import ModelError
-from models import metrics as mx
+from models import discrimination
 from models.comparison import delong_paired
 from models.lineage import RunFingerprint, table_fingerprint
 from models.promotion import (
@@ -68,7 +68,7 @@ def test_paired_delong_matches_the_definition_on_german_credit(german_scores):
     assert got.auc_a == pytest.approx(auc_b, abs=1e-12) and got.auc_b == pytest.approx(auc_a, abs=1e-12)
     assert got.se == pytest.approx(se, rel=1e-10) and got.z == pytest.approx(z, rel=1e-10)
     assert got.p_value == pytest.approx(p, rel=1e-9)
-    assert got.auc_a == pytest.approx(mx.auc(y, b), abs=1e-12)  # the report's AUC
+    assert got.auc_a == pytest.approx(discrimination.auc(y, b), abs=1e-12)  # the report's AUC
 
 
 def test_paired_delong_against_one_model_delong_and_ties(german_scores):
@@ -79,7 +79,7 @@ def test_paired_delong_against_one_model_delong_and_ties(german_scores):
     assert same.difference == 0 and same.p_value == 1.0 and same.correlation == pytest.approx(1.0)
     against_constant = delong_paired(y, rounded, np.zeros_like(rounded))  # constant score: AUC 0.5, no variance
     assert against_constant.auc_b == 0.5
-    assert against_constant.se == pytest.approx(mx.auc_delong_ci(y, rounded).se, rel=1e-10)
+    assert against_constant.se == pytest.approx(discrimination.auc_delong_ci(y, rounded).se, rel=1e-10)
     hand = _hand_delong(y, rounded, b)
     assert delong_paired(y, rounded, b).se == pytest.approx(hand[2], rel=1e-10)
 
