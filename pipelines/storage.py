@@ -22,6 +22,60 @@ import pandas as pd
 
 MANIFEST = "manifest.json"
 
+#: ``DataFrame.attrs`` key naming columns that live for the run only (PII digests): the IO manager keeps them in
+#: memory for the run's later steps and never writes them, so they do not outlive the run in the asset store.
+RUN_SCOPED = "creditpipe_run_scoped_columns"
+
+
+def run_scoped(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """``frame`` with those of ``columns`` it has marked run-scoped (see :data:`RUN_SCOPED`); returns ``frame``."""
+    frame.attrs[RUN_SCOPED] = [c for c in columns if c in frame.columns]
+    return frame
+
+
+def withhold(obj: Any) -> tuple[Any, dict[str, pd.DataFrame]]:
+    """``obj`` without its run-scoped columns, and those columns per table (``""``: a lone frame, else the dict key).
+
+    No table is copied: the stored frame drops columns (copy-on-write views of the rest).
+    """
+    def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        cols = [c for c in frame.attrs.get(RUN_SCOPED, ()) if c in frame.columns]
+        if not cols:
+            return frame, None
+        kept = frame.drop(columns=cols)
+        kept.attrs = {k: v for k, v in frame.attrs.items() if k != RUN_SCOPED}
+        held = frame[cols]
+        held.attrs = {"positions": [frame.columns.get_loc(c) for c in cols]}
+        return kept, held
+
+    held: dict[str, pd.DataFrame] = {}
+    if isinstance(obj, pd.DataFrame):
+        obj, part = split(obj)
+        if part is not None:
+            held[""] = part
+    elif isinstance(obj, dict) and obj and all(isinstance(v, pd.DataFrame) for v in obj.values()):
+        out = {}
+        for key, frame in obj.items():
+            out[key], part = split(frame)
+            if part is not None:
+                held[key] = part
+        obj = out
+    return obj, held
+
+
+def restore(obj: Any, held: dict[str, pd.DataFrame]) -> Any:
+    """:func:`withhold` undone: each table gets its run-scoped columns back, at their places, marked again."""
+    def put(frame: pd.DataFrame, part: pd.DataFrame) -> pd.DataFrame:
+        for col, pos in sorted(zip(part.columns, part.attrs["positions"]), key=lambda cp: cp[1]):
+            frame.insert(pos, col, part[col].to_numpy() if frame.index.equals(part.index) else part[col].reindex(frame.index))
+        return run_scoped(frame, part.columns)
+
+    if "" in held:
+        return put(obj, held[""])
+    for key, part in held.items():
+        obj[key] = put(obj[key], part)
+    return obj
+
 
 # --------------------------------------------------------------------------- values <-> files
 
@@ -163,10 +217,20 @@ def mlflow_run_link(run_id: str) -> dg.MetadataValue:
 # --------------------------------------------------------------------------- the IO manager
 
 class _AssetFiles(dg.UPathIOManager):
+    """One per run (the jobs execute in one process): run-scoped columns stay in ``_held`` and die with the run."""
+
     extension = ""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._held: dict[str, dict[str, pd.DataFrame]] = {}
+
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path) -> None:
-        write_value(obj, Path(str(path)))
+        stored, held = withhold(obj)
+        self._held.pop(str(path), None)
+        if held:
+            self._held[str(path)] = held
+        write_value(stored, Path(str(path)))
         if context.has_asset_key:
             meta = value_metadata(obj)
             if meta:
@@ -178,7 +242,9 @@ class _AssetFiles(dg.UPathIOManager):
             what = context.upstream_output.asset_key.to_user_string() if context.has_asset_key else str(path)
             raise FileNotFoundError(f"asset '{what}' has not been materialized yet ({path}); "
                                     "run the job that produces it first (e.g. nightly_retrain)")
-        return read_value(path)
+        value = read_value(path)
+        held = self._held.get(str(path))
+        return restore(value, held) if held else value
 
 
 class AssetStore(dg.ConfigurableIOManagerFactory):

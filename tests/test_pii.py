@@ -236,14 +236,33 @@ def test_no_pii_in_the_dagster_home(pii_runs):
     # the run storage and each run's event log are SQLite files under the Dagster home
     assert (home / "history" / "runs.db").is_file(), files
     assert len(list((home / "history" / "runs").glob("*.db"))) >= 2, files
-    # the IO manager's files are there and hold the ingested applications, PII columns as digests
-    from pipelines.storage import read_value
-
-    stored = read_value(home / "storage" / "applications")
-    for col in PLANTED:
-        assert stored[col].dropna().str.fullmatch(r"[0-9a-f]{16}").all(), col
-    assert (home / "storage" / "modeling_sample").exists()
+    # the IO manager's files are there, and no stored table has a PII column (the digests lived for the run only)
+    assert (home / "storage" / "applications").exists() and (home / "storage" / "modeling_sample").exists()
+    assert stored_pii_columns(home / "storage") == []
     assert scan([home], _needles(pii_runs)) == []
+
+
+def stored_pii_columns(storage: Path) -> list[str]:
+    """``asset: column`` for each PII column of any table the asset store holds (frames, dicts, dataclasses)."""
+    import dataclasses
+
+    from pipelines.storage import MANIFEST, read_value
+
+    hits, assets = [], [p.parent for p in storage.rglob(MANIFEST)]
+    assert len(assets) >= 8, assets  # every asset of the nightly job
+    for path in assets:
+        value = read_value(path)
+        if isinstance(value, pd.DataFrame):
+            tables = [value]
+        elif isinstance(value, dict):
+            tables = [v for v in value.values() if isinstance(v, pd.DataFrame)]
+        elif dataclasses.is_dataclass(value):
+            tables = [getattr(value, f.name) for f in dataclasses.fields(value)
+                      if isinstance(getattr(value, f.name), pd.DataFrame)]
+        else:
+            tables = []
+        hits += [f"{path.relative_to(storage)}: {c}" for t in tables for c in t.columns if c in PLANTED]
+    return hits
 
 
 def test_default_salt_is_a_per_process_secret():
@@ -258,15 +277,14 @@ def test_default_salt_is_a_per_process_secret():
 
 
 def test_digests_stop_at_ingestion(pii_runs):
-    """Even the salted digests of the planted values never go past the ingested applications
-    (DESIGN.md: the modeling sample has PII removed): no report, artifact or later asset holds them."""
+    """Even the salted digests of the planted values never outlive the run (orchestration.keep_pii_digests is off by
+    default): the asset store, including the ingested applications, no report, artifact or later asset holds them."""
     digests = tuple(hashlib.sha256(f"{KNOWN_SALT}|{v}".encode()).hexdigest()[:16] for v in PLANTED.values())
     home = Path(pii_runs["env"]["DAGSTER_HOME"])
-    assert scan([home / "storage" / "applications"], digests)  # the ingest asset holds them (the masking happened)
     uri = pii_runs["env"]["MLFLOW_TRACKING_URI"]
     db = Path(uri[len("sqlite:///"):])
-    places = [pii_runs["work"], db, db.parent / "mlartifacts", home / "history"]
-    places += [p for p in (home / "storage").iterdir() if p.name != "applications"]
+    places = [pii_runs["work"], db, db.parent / "mlartifacts", home / "history", home / "storage"]
+    assert (home / "storage" / "applications").is_dir()
     assert scan(places, digests) == []
     for proc in pii_runs["procs"].values():
         assert scan_text(proc.stdout + proc.stderr, digests) == []

@@ -11,6 +11,7 @@ from features.loan_book import PII_COLUMNS
 from features.pii import mask_pii
 from pipelines.config import TableSource
 from pipelines.resources import PortfolioResource, WarehouseResource, WorkdirResource
+from pipelines.storage import run_scoped
 from pipelines.sources import (
     pii_columns,
     read_applications,
@@ -31,6 +32,13 @@ def pii_salt() -> str:
     return os.environ.get("CREDITPIPE_PII_SALT") or _RUN_SALT
 
 
+def masked(frame: pd.DataFrame, columns: list[str], keep_digests: bool) -> pd.DataFrame:
+    """PII replaced by salted digests; unless ``keep_digests``, the digests are marked run-scoped: the asset store
+    keeps them in memory for the run's contract check and never writes them (orchestration.keep_pii_digests)."""
+    frame = mask_pii(frame, columns, pii_salt())
+    return frame if keep_digests else run_scoped(frame, columns)
+
+
 @dg.asset(group_name="ingest", kinds={"duckdb"})
 def applications(context: dg.AssetExecutionContext, portfolio: PortfolioResource, warehouse: WarehouseResource,
                  workdir: WorkdirResource) -> pd.DataFrame:
@@ -42,7 +50,7 @@ def applications(context: dg.AssetExecutionContext, portfolio: PortfolioResource
         context.log.info("inferred column types (override with source.types):\n" + types.to_string(index=False))
     else:
         frame = read_warehouse_applications(cfg, warehouse)
-    frame = mask_pii(frame, pii_columns(cfg), pii_salt())  # the portfolio's contract says which columns are PII
+    frame = masked(frame, pii_columns(cfg), cfg.orchestration.keep_pii_digests)  # the contract says which are PII
     context.add_output_metadata({"rows": len(frame), "columns": len(frame.columns)})
     return frame
 
@@ -51,7 +59,7 @@ def applications(context: dg.AssetExecutionContext, portfolio: PortfolioResource
 def performance(context: dg.AssetExecutionContext, portfolio: PortfolioResource, warehouse: WarehouseResource) -> pd.DataFrame:
     """One row per approved loan per month on book."""
     cfg = portfolio.load()
-    frame = mask_pii(read_performance(cfg, warehouse), pii_columns(cfg, "performance"), pii_salt())
+    frame = masked(read_performance(cfg, warehouse), pii_columns(cfg, "performance"), cfg.orchestration.keep_pii_digests)
     context.add_output_metadata({"rows": len(frame)})
     return frame
 
@@ -75,7 +83,7 @@ def build_loan_book_month(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
 
         cfg = portfolio.load()
         month = context.partition_key
-        apps = mask_pii(read_applications(cfg, warehouse), PII_COLUMNS, pii_salt())
+        apps = masked(read_applications(cfg, warehouse), PII_COLUMNS, cfg.orchestration.keep_pii_digests)
         if "application_date" not in apps:
             raise SourceError("applications: the source has no application date column, so it cannot be loaded by "
                               "application month (set source.date for a flat table)")
