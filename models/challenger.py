@@ -28,6 +28,15 @@ Search (:class:`XGBoostChallenger`)
     seed); a time box that cuts the search at a different candidate is the one source
     of run-to-run difference, and ``search_log_`` records where it stopped.
 
+    With ``search_rows`` and more fit rows than that, the candidates are fitted on a
+    stratified, seeded subsample of ``search_rows`` fit rows (the search's cost stays
+    flat as the book grows; its ranking of parameter sets needs far fewer rows than the
+    final model) and the winner is then refitted on all fit rows, early-stopped on the
+    validation rows as before. Validation stays whole: early stopping and the choice read
+    every validation row, and no other role is read. The subsample is drawn by row, not by
+    customer: it is a training set only (the validation rows, the search's one evaluation
+    set, are customer-disjoint from every fit row already).
+
 The evaluation set drives both early stopping and the choice of parameters, so its AUC
 is mildly optimistic; :class:`models.protocol.DevelopmentProtocol` passes the validation
 rows, never test or out of time, which stay unbiased.
@@ -57,6 +66,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from features.binning import WoeBinner
 from features.errors import ModelError
+from features.sample import stratified_holdout
 from models.discrimination import auc
 from models.scorecard import ScoreScaling
 
@@ -225,6 +235,9 @@ class XGBoostChallenger:
         Numeric-coded features to treat as categories (text columns always are).
     max_auc_gap : float, optional
         Largest fit-minus-validation AUC gap a search winner may have.
+    search_rows : int, optional
+        Fit rows the search's candidates are fitted on (a stratified, seeded subsample
+        when there are more); the winner is refitted on all fit rows. None: all rows.
 
     Fitted attributes: ``best_params_``, ``best_iteration_`` (0-based round of the best
     validation AUC; the booster is cut there), ``valid_auc_``, ``search_log_``,
@@ -233,7 +246,8 @@ class XGBoostChallenger:
 
     def __init__(self, scaling: ScoreScaling | None = None, monotone: dict[str, int] | None = None,
                  params: dict | None = None, search_seconds: float = 60, n_search: int = 8, seed: int = 42,
-                 categorical: Sequence[str] = (), max_auc_gap: float | None = None, fixed_rounds: int | None = None):
+                 categorical: Sequence[str] = (), max_auc_gap: float | None = None, fixed_rounds: int | None = None,
+                 search_rows: int | None = None):
         if fixed_rounds is not None and fixed_rounds < 1:
             raise ModelError(f"challenger: fixed_rounds must be at least 1, got {fixed_rounds}")
         self.fixed_rounds = fixed_rounds  # set by frozen(): no search, no early stopping, no evaluation set
@@ -255,6 +269,10 @@ class XGBoostChallenger:
         if max_auc_gap is not None and not 0 < max_auc_gap < 1:
             raise ModelError(f"challenger: max_auc_gap must be in (0, 1), got {max_auc_gap!r}")
         self.max_auc_gap = max_auc_gap
+        if search_rows is not None and (isinstance(search_rows, bool) or not isinstance(search_rows, (int, np.integer))
+                                        or search_rows < 100):
+            raise ModelError(f"challenger: search_rows must be an integer of at least 100 or None, got {search_rows!r}")
+        self.search_rows = None if search_rows is None else int(search_rows)
 
     # ------------------------------------------------------------------ search
     def candidates(self) -> list[dict]:
@@ -270,8 +288,18 @@ class XGBoostChallenger:
     def _dmatrix(self, X: pd.DataFrame, y=None) -> xgb.DMatrix:
         return xgb.DMatrix(self.frame_.transform(X), label=y, enable_categorical=True, missing=np.nan, nthread=2)
 
+    def search_subsample(self, y: np.ndarray) -> np.ndarray | None:
+        """Positions of the fit rows the search's candidates are fitted on; None when they take every row."""
+        if self.search_rows is None or self.n_search == 1 or len(y) <= self.search_rows:
+            return None
+        take = stratified_holdout(y, self.search_rows / len(y), np.random.default_rng(self.seed))
+        return np.flatnonzero(take)
+
     def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame | None = None, y_valid=None) -> "XGBoostChallenger":
         """Search candidates with early stopping on (X_valid, y_valid); keep the best by validation AUC.
+
+        With :meth:`search_subsample` rows, the candidates fit on those and the winner is refitted on all
+        fit rows, early-stopped on (X_valid, y_valid).
 
         A :meth:`frozen` copy instead fits its one parameter set for ``fixed_rounds`` rounds
         on ``(X, y)`` alone.
@@ -284,7 +312,10 @@ class XGBoostChallenger:
         self.frame_ = RawFeatureFrame(self.categorical).fit(X)
         self.features_ = list(self.frame_.features_)
         monotone = _check_monotone(self.monotone, self.frame_)
-        dtrain, dvalid = self._dmatrix(X, y), self._dmatrix(X_valid, y_valid)
+        subsample = self.search_subsample(y)
+        search_y = y if subsample is None else y[subsample]
+        dtrain = self._dmatrix(X if subsample is None else X.iloc[subsample], search_y)
+        dvalid = self._dmatrix(X_valid, y_valid)
         n_rounds = int(self.params.get("n_estimators", self.params.get("num_boost_round", 2000)))
         patience = int(self.params.get("early_stopping_rounds", 50))
         fixed = {**FIXED_PARAMS, "seed": self.seed, "verbosity": 0}
@@ -300,26 +331,41 @@ class XGBoostChallenger:
                              "valid_auc": np.nan, "fit_auc": np.nan, "seconds": 0.0})
                 continue
             t0 = time.monotonic()
-            history: dict = {}
-            booster = xgb.train({**cand, **fixed}, dtrain, num_boost_round=n_rounds, evals=[(dvalid, "valid")],
-                                early_stopping_rounds=patience, evals_result=history, verbose_eval=False)
-            best_it = int(booster.best_iteration)
-            booster = booster[: best_it + 1]
-            valid_auc = auc(y_valid, booster.predict(dvalid))
-            fit_auc = auc(y, booster.predict(dtrain))
-            rows.append({"candidate": i, **cand, "status": "fitted", "best_iteration": best_it,
+            fitted[i] = self._train(cand, fixed, dtrain, search_y, dvalid, y_valid, n_rounds, patience)
+            valid_auc, fit_auc, _, _, best_it, _ = fitted[i]
+            rows.append({"candidate": i, **cand, "status": "fitted", "rows": len(search_y), "best_iteration": best_it,
                          "valid_auc": valid_auc, "fit_auc": fit_auc, "seconds": time.monotonic() - t0})
-            fitted[i] = (valid_auc, fit_auc, cand, booster, best_it, history["valid"]["auc"])
         within = {i: f for i, f in fitted.items() if self.max_auc_gap is None or f[1] - f[0] <= self.max_auc_gap}
         pool = within or fitted
         chosen = min(pool, key=lambda i: (-pool[i][0], i))  # best validation AUC, ties: the earlier candidate
-        self.valid_auc_, self.fit_auc_, self.best_params_, self.booster_, self.best_iteration_, curve = fitted[chosen]
+        final = fitted[chosen]
+        if subsample is not None:  # the winner on every fit row, early-stopped on validation as in the search
+            del dtrain, fitted
+            t0 = time.monotonic()
+            final = self._train(final[2], fixed, self._dmatrix(X, y), y, dvalid, y_valid, n_rounds, patience)
+            rows.append({"candidate": chosen, **final[2], "status": "winner refitted on all fit rows", "rows": len(y),
+                         "best_iteration": final[4], "valid_auc": final[0], "fit_auc": final[1],
+                         "seconds": time.monotonic() - t0})
+        self.valid_auc_, self.fit_auc_, self.best_params_, self.booster_, self.best_iteration_, curve = final
         self.evals_result_ = list(map(float, curve))
         self.n_rounds_, self.early_stopping_rounds_ = n_rounds, patience
         log = pd.DataFrame(rows)
         log["chosen"] = log["candidate"] == chosen
         self.search_log_ = log
         return self
+
+    @staticmethod
+    def _train(cand: dict, fixed: dict, dtrain: xgb.DMatrix, y: np.ndarray, dvalid: xgb.DMatrix, y_valid: np.ndarray,
+               n_rounds: int, patience: int) -> tuple:
+        """One parameter set, early-stopped on the validation rows: (valid AUC, fit AUC, params, booster cut at
+        the best round, best round, validation AUC per round)."""
+        history: dict = {}
+        booster = xgb.train({**cand, **fixed}, dtrain, num_boost_round=n_rounds, evals=[(dvalid, "valid")],
+                            early_stopping_rounds=patience, evals_result=history, verbose_eval=False)
+        best_it = int(booster.best_iteration)
+        booster = booster[: best_it + 1]
+        return (auc(y_valid, booster.predict(dvalid)), auc(y, booster.predict(dtrain)), cand, booster, best_it,
+                history["valid"]["auc"])
 
     def frozen(self, rounds_scale: float = 1.0) -> "XGBoostChallenger":
         """An unfitted copy with the search winner fixed, to refit on other rows without an evaluation set.
@@ -374,6 +420,18 @@ class XGBoostChallenger:
     def attributions(self, X: pd.DataFrame, exact: bool = False) -> pd.DataFrame:
         """Log-odds each feature adds to each row's PD (:meth:`contributions` without the bias)."""
         return self.contributions(X, approx=not exact).drop(columns="bias")
+
+    def explain(self, X: pd.DataFrame, exact: bool = False) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """``predict_proba``, ``score`` and ``attributions`` of the same rows from one booster input.
+
+        The PD stays ``predict``'s own (a row sum of the contributions is the same margin
+        only to float32 rounding, summed in another order), so it equals ``predict_proba``.
+        """
+        self._check_fitted()
+        data = self._dmatrix(X)
+        raw = self.booster_.predict(data).astype(float)
+        values = self.booster_.predict(data, pred_contribs=True, approx_contribs=not exact)
+        return raw, self.score(X, pd_raw=raw), pd.DataFrame(values[:, :-1], index=X.index, columns=self.features_)
 
     def report_tables(self) -> dict[str, pd.DataFrame]:
         return {"Feature importance": self.feature_importance(), "Parameter search (validation AUC)": self.search_log_}
@@ -470,6 +528,10 @@ class HistGradientBoostingCandidate:
     def attributions(self, X: pd.DataFrame, exact: bool = False) -> None:
         """None: scikit-learn's histogram boosting has no per-row attribution, so no reason codes."""
         return None
+
+    def explain(self, X: pd.DataFrame, exact: bool = False) -> tuple[np.ndarray, np.ndarray, None]:
+        raw = self.predict_proba(X)
+        return raw, self.score(X, pd_raw=raw), None
 
     def report_tables(self) -> dict[str, pd.DataFrame]:
         return {}

@@ -128,6 +128,7 @@ class BinningConfig(_Strict):
     fixed_splits: dict[str, list[float]] = Field(default_factory=dict)
     categorical: list[str] = Field(default_factory=list)  # extra columns to treat as categorical
     cat_cutoff: float | None = Field(None, gt=0, le=1)  # categories rarer than this share grouped as 'others'
+    n_jobs: int | None = Field(None, ge=1)  # threads solving variables at once (None: min(2, cores)); bins do not depend on it
 
 
 class SelectionConfig(_Strict):
@@ -149,6 +150,9 @@ class XGBoostConfig(_Strict):
     enabled: bool = True
     search_seconds: float = Field(300.0, ge=0)  # time box of the search (a safety net: hitting it costs determinism)
     n_search: int = Field(6, ge=1)
+    # the search's candidates fit on a stratified, seeded subsample of this many fit rows (its cost stays flat as the
+    # book grows), then the winner is refitted on all fit rows; null: the search fits every candidate on all fit rows
+    search_rows: int | None = Field(50_000, ge=100)
     # monotone constraints: "requested" = from the fitted WOE trend of every variable the modeler gave a
     # binning.monotonic_trends entry; "binning" = of every monotone numeric variable; "none"; or per feature +1/-1
     monotone: Literal["requested", "binning", "none"] | dict[str, Literal[-1, 1]] = "requested"
@@ -268,6 +272,8 @@ class OrchestrationConfig(_Strict):
     retry_delay_seconds: float = Field(2.0, ge=0)  # doubled at every attempt
     sensor_seconds: int = Field(60, ge=5)  # how often sensors look at monitoring results
     retention_days: float | None = Field(30.0, ge=0)  # runs' work and storage directories older than this go; None keeps all
+    # the ingested tables' PII digests are kept in the asset store after the run (false: held in memory for the run only)
+    keep_pii_digests: bool = False
 
     @field_validator("timezone")
     @classmethod

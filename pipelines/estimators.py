@@ -23,7 +23,8 @@ from pipelines.config import PortfolioConfig
 
 def fit_binner(cfg: PortfolioConfig, fit_rows: pd.DataFrame, features: list[str]) -> WoeBinner:
     """optbinning on the fit rows."""
-    binner = WoeBinner(BinningSpec(**cfg.binning.model_dump(exclude={"categorical"})), categorical=cfg.binning.categorical)
+    b = cfg.binning
+    binner = WoeBinner(BinningSpec(**b.model_dump(exclude={"categorical", "n_jobs"})), categorical=b.categorical, n_jobs=b.n_jobs)
     return binner.fit(fit_rows[features], fit_rows["target"])
 
 
@@ -58,6 +59,7 @@ def build_estimators(cfg: PortfolioConfig, binner: WoeBinner, selected: list[str
         out["xgboost"] = XGBoostChallenger(scaling, monotone=monotone, params=m.xgboost.params,
                                            search_seconds=m.xgboost.search_seconds if search else 0.0,
                                            n_search=m.xgboost.n_search if search else 1,
+                                           search_rows=m.xgboost.search_rows,
                                            seed=cfg.sample.seed, categorical=categorical, max_auc_gap=m.max_auc_gap)
     if m.hist_gradient_boosting.enabled:
         out["hist_gradient_boosting"] = HistGradientBoostingCandidate(scaling, monotone=monotone,

@@ -253,6 +253,31 @@ def test_xgboost_stops_early_on_the_validation_rows_only(sample, monkeypatch):
     assert train_rows == [n["dev"]] * 2 and eval_rows == [n["validation"]] * 2
 
 
+def test_xgboost_search_subsample_is_of_fit_rows_and_stops_on_validation(sample, monkeypatch):
+    """With search_rows the candidates see a subsample of the fit rows, the winner's refit every fit row; early
+    stopping reads the validation rows each time, and no test or out-of-time row is read."""
+    import xgboost as xgb
+
+    seen = []
+    train = xgb.train
+
+    def spy(params, dtrain, *args, evals=(), **kwargs):
+        seen.append((dtrain.get_label().copy(), [d.num_row() for d, _ in evals]))
+        return train(params, dtrain, *args, evals=evals, **kwargs)
+
+    monkeypatch.setattr(xgb, "train", spy)
+    n = sample["split"].value_counts()
+    est = XGBoostChallenger(n_search=2, search_seconds=60, params={"n_estimators": 50}, search_rows=n["dev"] // 2)
+    _protocol().fit({"xgboost": est}, sample, ["x1", "x2", "noise"])
+    dev_target = sample.loc[sample["split"] == "dev", "target"].to_numpy()
+    take = est.search_subsample(dev_target)
+    assert [len(labels) for labels, _ in seen] == [len(take), len(take), n["dev"]]
+    for labels, _ in seen[:2]:
+        np.testing.assert_array_equal(labels, dev_target[take])  # rows of the fit role, in the subsample's order
+    np.testing.assert_array_equal(seen[2][0], dev_target)
+    assert all(evals == [n["validation"]] for _, evals in seen)
+
+
 def test_rows_table_names_the_rows_of_every_step(sample):
     table = rows_table(sample).set_index("step")
     n = sample["split"].value_counts()
@@ -312,3 +337,22 @@ def test_walk_forward_develops_each_origin_on_earlier_rows_only(german, monkeypa
         used = calls[0][1].union(calls[1][1]).union(calls[2][1])
         assert frame.loc[used, "application_month"].max() < origin  # no future row
         assert not calls[0][1].intersection(calls[2][1]).size  # calibration rows are held out from fitting
+
+
+def test_the_configs_binning_threads_and_search_rows_reach_the_estimators(sample):
+    """binning.n_jobs and models.xgboost.search_rows are passed on (a config key that changes nothing is a defect)."""
+    from pipelines.estimators import build_estimators, fit_binner
+
+    features = ["x1", "x2", "noise"]
+    fit_rows = sample[sample["split"] == "dev"]
+    cfg = PortfolioConfig(source={"kind": "warehouse"}, binning={"n_jobs": 1, "special_codes": {}},
+                          models={"xgboost": {"search_rows": 5000}})
+    binner = fit_binner(cfg, fit_rows, features)
+    assert binner.n_jobs == 1
+    two = fit_binner(cfg.model_copy(update={"binning": cfg.binning.model_copy(update={"n_jobs": 2})}), fit_rows, features)
+    assert two.n_jobs == 2
+    pd.testing.assert_frame_equal(binner.summary(), two.summary())  # threads never change the bins
+    assert build_estimators(cfg, binner, features)["xgboost"].search_rows == 5000
+    default = PortfolioConfig(source={"kind": "warehouse"})
+    assert fit_binner(default, fit_rows, features).n_jobs >= 1
+    assert build_estimators(default, binner, features)["xgboost"].search_rows == default.models.xgboost.search_rows
