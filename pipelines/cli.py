@@ -131,7 +131,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # the run is one of the code location 'pipelines', on the UI's timeline like a run launched there
     with code_location_instance() as instance:
         result = execute_job(defs, "nightly_retrain", instance,
-                             run_config={"loggers": {"concise": {"config": {"log_level": args.log_level}}}})
+                             run_config={"loggers": {"concise": {"config": {"log_level": args.log_level}}}},
+                             capture=("registered_model", "validation_report", "monitoring"))  # what the summary reads
         if not result.success:
             return _fail(explain_failure(result))
         registered = result.output_for_node("registered_model")

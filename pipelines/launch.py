@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Collection
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,9 +84,25 @@ def code_location_origins(job_name: str, working_directory: str):
     return remote, python
 
 
+class _Capture(dict):
+    """The outputs of ``steps`` only: Dagster hands every step's output to the capture, which would keep each asset
+    value (the applications, the performance history, the sample) in memory to the end of the run."""
+
+    def __init__(self, steps: Collection[str] | None):
+        super().__init__()
+        self.steps = None if steps is None else set(steps)
+
+    def __setitem__(self, handle, value) -> None:
+        if self.steps is None or handle.step_key in self.steps:
+            super().__setitem__(handle, value)
+
+
 def execute_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, run_config: dict,
-                tags: dict | None = None) -> dg.ExecuteInProcessResult:
-    """Execute ``job_name`` in this process as a run of the code location (never raises on step failure)."""
+                tags: dict | None = None, capture: Collection[str] | None = None) -> dg.ExecuteInProcessResult:
+    """Execute ``job_name`` in this process as a run of the code location (never raises on step failure).
+
+    ``capture``: the steps whose outputs the result holds (``output_for_node``); None: every step's.
+    """
     from dagster._core.definitions.job_base import InMemoryJob
     from dagster._core.execution.api import (
         ExecuteRunWithPlanIterable,
@@ -106,7 +123,7 @@ def execute_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstanc
     run = instance.create_run_for_job(job_def=job_def, execution_plan=plan, run_config=run_config,
                                       tags={**job_def.run_tags, **(tags or {})},
                                       remote_job_origin=remote, job_code_origin=python)
-    output_capture: dict = {}
+    output_capture = _Capture(capture)
     events = list(ExecuteRunWithPlanIterable(
         execution_plan=plan,
         iterator=job_execution_iterator,
