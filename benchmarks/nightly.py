@@ -54,6 +54,8 @@ def build_book(path: Path, applications: int, months: int, seed: int) -> float:
 
     from features import demo_book
     from features import loan_book as lb
+    from features.demo_applications import FIRST_CUSTOMER_ID
+    from features.demo_pii import fake_pii
 
     start = time.perf_counter()
     tmp = path.with_suffix(".partial")
@@ -67,8 +69,8 @@ def build_book(path: Path, applications: int, months: int, seed: int) -> float:
             apps["application_id"] += shift
             apps["customer_id"] += shift
             perf["loan_id"] += shift
-            rank = (apps["customer_id"] - demo_book.FIRST_CUSTOMER_ID).to_numpy()
-            for name, values in demo_book._pii(apps["customer_id"].to_numpy(), rank).items():
+            rank = (apps["customer_id"] - FIRST_CUSTOMER_ID).to_numpy()
+            for name, values in fake_pii(apps["customer_id"].to_numpy(), rank).items():
                 apps[name] = values.to_numpy()
         if k == 0:
             demo_book.write_duckdb(tmp, apps, perf)

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from features import loan_book as lb
-from features.demo_book import FIRST_APPLICATION_ID, generate_loan_book, write_duckdb
+from features.demo_applications import FIRST_APPLICATION_ID
+from features.demo_book import generate_loan_book, write_duckdb
 from features.errors import ConfigError, CreditPipelineError, SourceError
 
 N_APPS = 30_000
