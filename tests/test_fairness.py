@@ -5,24 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from features.errors import ModelError
 from models.fairness import FairnessSpec, assess_fairness, band
+from tests.taiwan_pd import held_out_pd
 
 
 @pytest.fixture(scope="module")
 def scored(taiwan):
     """Held-out half of Taiwan scored by a model that never saw SEX, MARRIAGE or AGE."""
-    cols = ["LIMIT_BAL", "PAY_0", "PAY_2", "BILL_AMT1", "PAY_AMT1"]
-    x = taiwan[cols].to_numpy(dtype=float)
-    x = (x - x.mean(axis=0)) / x.std(axis=0)
-    y = taiwan["default_next_month"].to_numpy()
-    half = np.arange(len(y)) % 2 == 0
-    p = LogisticRegression(max_iter=500).fit(x[half], y[half]).predict_proba(x[~half])[:, 1]
-    out = taiwan.loc[~half, ["SEX", "MARRIAGE", "AGE"]].reset_index(drop=True)
-    out["target"], out["pd"] = y[~half], p
+    scored, y, p = held_out_pd(taiwan)
+    out = taiwan.loc[scored, ["SEX", "MARRIAGE", "AGE"]].reset_index(drop=True)
+    out["target"], out["pd"] = y, p
     return out
 
 

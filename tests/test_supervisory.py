@@ -6,25 +6,20 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from features.errors import ModelError
 from models import supervisory as sv
+from tests.taiwan_pd import held_out_pd
 
 
 @pytest.fixture(scope="module")
 def taiwan_pd(taiwan):
     """A simple PD model on Taiwan: fitted on one half, the other half scored (target, pd, grade 1..8)."""
-    cols = ["LIMIT_BAL", "PAY_0", "PAY_2", "BILL_AMT1", "PAY_AMT1"]
-    x = taiwan[cols].to_numpy(dtype=float)
-    x = (x - x.mean(axis=0)) / x.std(axis=0)
-    y = taiwan["default_next_month"].to_numpy()
-    half = np.arange(len(y)) % 2 == 0
-    p = LogisticRegression(max_iter=500).fit(x[half], y[half]).predict_proba(x[~half])[:, 1]
+    _, y, p = held_out_pd(taiwan)
     cuts = np.quantile(p, np.linspace(0, 1, 9)[1:-1])
     grade = np.searchsorted(cuts, p, side="right") + 1
-    return pd.DataFrame({"target": y[~half], "pd": p, "grade": grade})
+    return pd.DataFrame({"target": y, "pd": p, "grade": grade})
 
 
 def test_jeffreys_matches_scipy_beta_per_grade_and_portfolio(taiwan_pd):
