@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import ConfigError, SampleError
+from features.fitted_columns import check_fitted_columns
 from features.optimal_binning import solve
 from features.prebinning import CAPACITY, N_QUANTILE_CELLS, CellCounts, PreBinner, thread_map
 from features.woe import METRICS, bin_label, woe_map
@@ -228,13 +229,8 @@ class WoeBinner:
         """
         if metric not in METRICS:
             raise ConfigError(f"transform: metric must be one of {METRICS}, got {metric!r}")
-        variables = list(variables or self.variables_)
-        absent = [v for v in variables if v not in X.columns]
-        if absent:
-            raise SampleError(f"binning transform: the table lacks the binned columns {absent}")
-        unknown = [v for v in variables if v not in self.maps_]
-        if unknown:
-            raise SampleError(f"binning transform: variables {unknown} were not binned")
+        variables = check_fitted_columns("binner", self.maps_ if self._fitted else None, variables or None, X.columns,
+                                         table="binning transform", error=SampleError)
         if metric == "bins":
             return pd.DataFrame({name: self.maps_[name].transform(X[name].to_numpy(), metric) for name in variables},
                                 index=X.index)

@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import ConfigError, SourceError
+from features.fitted_columns import check_fitted_columns
 from features.number_text import (
     NumberFormat,
     _read_numbers,
@@ -276,15 +277,9 @@ class InputReader:
         ``category_dtype`` returns categorical columns as pandas ``category`` (same values;
         cheaper for a model that codes categories) instead of text.
         """
-        if not hasattr(self, "columns_"):
-            raise SourceError("input reader: not fitted; call fit(frame) first")
-        columns = list(self.columns_) if columns is None else list(columns)
-        unknown = [c for c in columns if c not in self.columns_]
-        if unknown:
-            raise SourceError(f"{table}: the reader was not fitted on column(s) {unknown}")
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise SourceError(f"{table}: required column(s) missing: {missing}")
+        # fitted = has columns_ (registered models' pickled readers carry that attribute and no newer flag)
+        columns = check_fitted_columns("input reader", getattr(self, "columns_", None), columns, frame.columns,
+                                       table=table, error=SourceError)
         report = ReadReport(rows=len(frame))
         out = {}
         for col in columns:
