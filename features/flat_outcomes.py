@@ -27,11 +27,18 @@ __all__ = ["OUTCOME_COLUMNS", "flat_table_outcomes"]
 OUTCOME_COLUMNS = ("application_id", "application_month", "decision", "outcome", "target", "mob_as_of")
 
 
-def _require(frame: pd.DataFrame, column: str, role: str) -> None:
+def _column(frame: pd.DataFrame, column: str, role: str, complete: bool = False) -> pd.Series:
+    """The ``role`` column (fresh index): it must exist (near names are suggested) and, with ``complete``,
+    have no missing value."""
     if column not in frame.columns:
         close = difflib.get_close_matches(str(column), [str(c) for c in frame.columns], n=3)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         raise SourceError(f"flat table: {role} column '{column}' is missing{hint}")
+    values = frame[column].reset_index(drop=True)
+    missing = int(values.isna().sum()) if complete else 0
+    if missing:
+        raise SourceError(f"flat table: {role} column '{column}' has {missing} missing value(s)")
+    return values
 
 
 def _number_or_none(v: Any) -> float | None:
@@ -89,11 +96,7 @@ _INT_TEXT = re.compile(r"^[+-]?(0|[1-9]\d*)$")
 def _application_ids(frame: pd.DataFrame, id: str | None) -> pd.Series:
     if id is None:
         return pd.Series(np.arange(len(frame), dtype=np.int64))
-    _require(frame, id, "id")
-    ids = frame[id].reset_index(drop=True)
-    missing = int(ids.isna().sum())
-    if missing:
-        raise SourceError(f"flat table: id column '{id}' has {missing} missing value(s)")
+    ids = _column(frame, id, "id", complete=True)
     if pd.api.types.is_integer_dtype(ids.dtype):
         ids = ids.astype(np.int64)
     elif pd.api.types.is_float_dtype(ids.dtype) and (ids == np.round(ids)).all():
@@ -116,11 +119,7 @@ def _application_months(frame: pd.DataFrame, date: str | None) -> pd.Series:
     n = len(frame)
     if date is None:
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ms]")
-    _require(frame, date, "date")
-    raw = frame[date].reset_index(drop=True)
-    missing = int(raw.isna().sum())
-    if missing:
-        raise SourceError(f"flat table: date column '{date}' has {missing} missing value(s)")
+    raw = _column(frame, date, "date", complete=True)
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
         stamps = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) is not None else raw
     else:
@@ -198,8 +197,7 @@ def flat_table_outcomes(
     bad_values = list(bad_values)
     if not bad_values:
         raise ConfigError("source.bad_values: give at least one value of the target that means bad")
-    _require(frame, target, "target")
-    values = frame[target].reset_index(drop=True)
+    values = _column(frame, target, "target")  # blanks and missing values are named below, with their rows
     if is_text(values):
         values = values.map(lambda v: v.strip() if isinstance(v, str) else v)
         values = values.mask(values.map(lambda v: isinstance(v, str) and v == ""))
