@@ -47,6 +47,14 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def _wait_for(received: list, count: int, timeout: float) -> list:
+    """``received`` (filled by a server thread) once it holds ``count`` items, or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while len(received) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return received
+
+
 class Mailbox:
     """What the SMTP server received: messages (with whether the session was encrypted) and logins."""
 
@@ -60,10 +68,7 @@ class Mailbox:
         return "250 OK"
 
     def wait(self, count: int = 1, timeout: float = 30) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return self.messages
+        return _wait_for(self.messages, count, timeout)
 
 
 @contextmanager
@@ -94,14 +99,13 @@ def smtp_server(directory: Path, user: str, password: str):
 
 
 class Hooks:
+    """What the webhook receiver got: each POST's path, JSON body, raw body and Authorization header."""
+
     def __init__(self):
         self.requests: list[dict] = []
 
     def wait(self, count: int = 1, timeout: float = 30) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while len(self.requests) < count and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return self.requests
+        return _wait_for(self.requests, count, timeout)
 
 
 @contextmanager
