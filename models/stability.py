@@ -43,9 +43,7 @@ def _check_eps(eps: float) -> float:
     return float(eps)
 
 
-def psi_from_shares(
-    expected_shares: Sequence[float], actual_shares: Sequence[float], eps: float = PSI_EPS
-) -> float:
+def psi_from_shares(expected_shares: Sequence[float], actual_shares: Sequence[float], eps: float = PSI_EPS) -> float:
     """PSI from per-bin shares: ``sum (a - e) * ln(a / e)``.
 
     Each share vector must be non-negative and sum to 1 (tolerance 1e-6). A share of 0
@@ -150,13 +148,8 @@ def _stability_table(
     ]
 
 
-def psi_table(
-    expected: Any,
-    actual: Any,
-    bins: int = 10,
-    breaks: Sequence[float] | None = None,
-    eps: float = PSI_EPS,
-) -> pd.DataFrame:
+def psi_table(expected: Any, actual: Any, bins: int = 10, breaks: Sequence[float] | None = None,
+              eps: float = PSI_EPS) -> pd.DataFrame:
     """Population Stability Index per bin of a numeric score.
 
     Bins: the interior cut points are ``breaks`` if given, otherwise the ``bins``-quantiles
@@ -175,25 +168,15 @@ def psi_table(
     return _stability_table(pd.Series(e), pd.Series(a), bins, breaks, eps, categorical=False)
 
 
-def psi(
-    expected: Any,
-    actual: Any,
-    bins: int = 10,
-    breaks: Sequence[float] | None = None,
-    eps: float = PSI_EPS,
-) -> float:
+def psi(expected: Any, actual: Any, bins: int = 10, breaks: Sequence[float] | None = None,
+        eps: float = PSI_EPS) -> float:
     """Population Stability Index ``sum (a - e) * ln(a / e)`` over the bins of
     :func:`psi_table` (quantile bins of ``expected``; empty-bin shares floored at ``eps``)."""
     return float(psi_table(expected, actual, bins=bins, breaks=breaks, eps=eps)["psi_contribution"].sum())
 
 
-def csi_table(
-    expected: Any,
-    actual: Any,
-    bins: int = 10,
-    breaks: Sequence[float] | None = None,
-    eps: float = PSI_EPS,
-) -> pd.DataFrame:
+def csi_table(expected: Any, actual: Any, bins: int = 10, breaks: Sequence[float] | None = None,
+              eps: float = PSI_EPS) -> pd.DataFrame:
     """Characteristic Stability Index table of one feature (= PSI of that feature).
 
     Numeric features (numeric dtype of ``expected``) are binned as in :func:`psi_table`;
@@ -219,12 +202,7 @@ def csi_table(
     return _stability_table(e, a, bins, breaks, eps, categorical=categorical)
 
 
-def csi(
-    expected: Any,
-    actual: Any,
-    bins: int = 10,
-    breaks: Sequence[float] | None = None,
-    eps: float = PSI_EPS,
-) -> float:
+def csi(expected: Any, actual: Any, bins: int = 10, breaks: Sequence[float] | None = None,
+        eps: float = PSI_EPS) -> float:
     """Characteristic Stability Index of one feature; see :func:`csi_table`."""
     return float(csi_table(expected, actual, bins=bins, breaks=breaks, eps=eps)["psi_contribution"].sum())
