@@ -19,7 +19,12 @@ from pathlib import Path
 
 from features.errors import CreditPipelineError
 
-_OUR_ERRORS = {c.__name__ for c in (CreditPipelineError, *CreditPipelineError.__subclasses__())}
+def _error_names(cls: type = CreditPipelineError) -> set[str]:
+    """Our error classes' names, at every depth (e.g. UninformativeModelError under ModelError)."""
+    return {cls.__name__}.union(*(_error_names(sub) for sub in cls.__subclasses__()))
+
+
+_OUR_ERRORS = _error_names()
 
 
 def _fail(message: str, code: int = 1) -> int:
