@@ -209,9 +209,10 @@ def limitations(inp: ReportInputs, res: dict) -> list[str]:
     if oot["rows"] < 1000 or oot["bads"] < 50:
         out.append(f"Small out-of-time sample: {oot['rows']} loans with {oot['bads']} bads; OOT metrics are imprecise "
                    f"(AUC 95% interval {oot['auc_lower']:.3f}–{oot['auc_upper']:.3f}).")
-    if m.get("overfitting_flag"):
-        out.append(f"Overfitting: '{inp.chosen}' has AUC {_fmt(m['dev']['auc'])} on the fit rows against "
-                   f"{_fmt(m['validation']['auc'])} on validation, a gap of {_fmt(m['overfitting_gap'])} above the "
+    if m.get("overfitting_flag"):  # the AUCs the gap is made of: recorded before any final refit (res["overfitting"])
+        o = res["overfitting"][inp.chosen]
+        out.append(f"Overfitting: '{inp.chosen}' has AUC {_fmt(o['fit_auc'])} on the fit rows against "
+                   f"{_fmt(o['validation_auc'])} on validation, a gap of {_fmt(o['gap'])} above the "
                    f"configured {inp.max_auc_gap}.")
     for name, o in res["overfitting"].items():
         if name != inp.chosen and o["flag"]:

@@ -144,8 +144,13 @@ def test_the_report_and_metrics_json_name_the_dropped_candidate(book, fitted, tm
                           sample_summary=sample_summary(sample, None), features=features, outcome_tables={},
                           binner=binner, selection=selection, candidates=fitted,
                           backtest=run_backtest(fitted, sample, features), chosen="scorecard", has_dates=False,
-                          dropped_candidates=fitted.dropped)
+                          dropped_candidates=fitted.dropped, max_auc_gap=0.001)  # flags the scorecard's gap
     report, metrics_path, res = write_validation_report(inputs, tmp_path)
+    # the overfitting warning shows the AUCs its gap is made of (before the final refit), not the refitted model's
+    o = res["overfitting"]["scorecard"]
+    assert f"Overfitting: 'scorecard' has AUC {o['fit_auc']:.4f} on the fit rows against {o['validation_auc']:.4f} " \
+           f"on validation, a gap of {o['gap']:.4f} above the configured 0.001." in res["warnings"]
+    assert o["fit_auc"] != res["metrics"]["dev"]["auc"]  # the refit's in-sample AUC is another number
     assert json.loads(metrics_path.read_text())["metrics"]["dropped_candidates"] == {"xgboost": CONSTANT_TREES}
     assert f"Candidate 'xgboost' was dropped as uninformative and not validated: {CONSTANT_TREES}." in res["warnings"]
     table = pd.read_csv(next((tmp_path / "tables").glob("*candidates_dropped_as_uninformative*.csv")))
