@@ -1,28 +1,31 @@
-"""Speed and memory of ``creditpipe score`` on 1,000,000 demo applications (Parquet and CSV).
+"""Speed and memory of ``creditpipe score`` on 1,000,000 demo applications, per candidate (Parquet and CSV).
 
     .venv/bin/python benchmarks/score.py [--applications 1000000] [--train-applications 20000]
                                          [--formats parquet csv] [--profile auto|always|never]
 
-1. Trains a model cheaply: a 20,000-application demo book (24 months, seed 1) written to a
-   temporary DuckDB file, ``creditpipe run`` on it (config ``source: {kind: warehouse,
+1. Trains the candidates cheaply: a 20,000-application demo book (24 months, seed 1) written
+   to a temporary DuckDB file, ``creditpipe run`` on it (config ``source: {kind: warehouse,
    url: duckdb:////abs/path}``, every other key the default) with a temporary MLflow SQLite
-   store; the run registers ``credit-pipeline-bench_score`` version 1 (scored by version, so
-   the promotion gates do not matter here).
+   store. The run logs every candidate's pyfunc model in a child run
+   (``runs:/<child>/model_<name>``); each is scored, whichever the choice registered: the
+   WOE scorecard (the usual champion; reason codes = points lost) and the XGBoost
+   challenger (reason codes = path attribution, ``models.exact_reasons: false``, the default).
 2. Builds the scoring input: ``generate_loan_book(n_applications=1_000_000, months=24,
    seed=1)``'s applications frame (all columns, PII included, as a lender's extract would
    be), written as Parquet and as CSV.
-3. Times ``creditpipe score --model models:/credit-pipeline-bench_score/1 --input X
-   --output Y --quiet`` as a subprocess per format, under ``/usr/bin/time -v`` when present
-   (peak RSS of the scoring process; else the peak RSS of children from ``resource``).
+3. Times ``creditpipe score --model runs:/<child>/model_<name> --input X --output Y --quiet``
+   (output in the input's format) as a subprocess per candidate and format, under
+   ``/usr/bin/time -v`` when present (peak RSS of the scoring process; else the peak RSS of
+   children from ``resource``).
 
-Prints one table: rows, input format, wall seconds of the whole command (process start,
-imports and model load included), the seconds the command itself reports for scoring
-(read + reader + model + reason codes + write), rows/s on each, peak RSS. Target (issue
-13): scoring >= 100,000 rows/s with reason codes, judged on the command's own scoring
-seconds (a fixed start-up of a few seconds is paid once per file, whatever its size); the
-wall-clock rate is printed next to it. When a format misses it (``--profile auto``, the
-default), scores the first 200,000 rows of that format under cProfile and prints the top
-functions by own time and by cumulative time.
+Prints one table: candidate, rows, input format, wall seconds of the whole command (process
+start, imports and model load included), the seconds the command itself reports for
+scoring (read + reader + model + reason codes + write), rows/s on each, peak RSS. Target
+(issue 13): scoring >= 100,000 rows/s with reason codes, judged on the command's own
+scoring seconds (a fixed start-up of a few seconds is paid once per file, whatever its
+size); the wall-clock rate is printed next to it. When a candidate and format miss it
+(``--profile auto``, the default), scores the first 200,000 rows of that format under
+cProfile and prints where the time goes and the top functions.
 """
 
 from __future__ import annotations
@@ -48,8 +51,6 @@ from features.demo_book import generate_loan_book, write_duckdb  # noqa: E402
 TARGET_ROWS_PER_S = 100_000
 APPLICATIONS = 1_000_000
 PORTFOLIO = "bench_score"
-MODEL_NAME = f"credit-pipeline-{PORTFOLIO}"
-MODEL = f"models:/{MODEL_NAME}/1"  # the version the training run registers (champion or challenger: the gates decide)
 PROFILE_ROWS = 200_000
 
 
@@ -65,7 +66,7 @@ def job_env(tmp: Path) -> dict:
 
 
 def train(tmp: Path, n: int, months: int, seed: int) -> dict:
-    """A registered champion from a small demo book, through the real job."""
+    """Every candidate's logged model from a small demo book, through the real job."""
     apps, perf = generate_loan_book(n_applications=n, months=months, seed=seed)
     warehouse = tmp / "train.duckdb"
     write_duckdb(warehouse, apps, perf)
@@ -79,7 +80,20 @@ def train(tmp: Path, n: int, months: int, seed: int) -> dict:
     summary = json.loads((tmp / "work" / "summary.json").read_text())
     metrics = json.loads((Path(summary["report_path"]).parent / "metrics.json").read_text())
     return {"seconds": time.perf_counter() - t0, "version": summary["model_version"],
-            "candidate": metrics.get("chosen_candidate"), "test_auc": summary["metrics"]["test"]["auc"]}
+            "candidate": metrics.get("chosen_candidate"), "test_auc": summary["metrics"]["test"]["auc"],
+            "models": candidate_models(tmp, summary["mlflow_run_id"])}
+
+
+def candidate_models(tmp: Path, parent_run_id: str) -> dict[str, str]:
+    """Candidate name -> URI of its pyfunc model, from the job run's child runs (the scorecard first)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(job_env(tmp)["MLFLOW_TRACKING_URI"])
+    experiment = client.get_run(parent_run_id).info.experiment_id
+    children = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent_run_id}'")
+    found = {r.data.tags["candidate"]: f"runs:/{r.info.run_id}/model_{r.data.tags['candidate']}" for r in children
+             if "candidate" in r.data.tags}
+    return {name: found[name] for name in sorted(found, key=lambda n: (n != "scorecard", n))}
 
 
 def write_inputs(tmp: Path, n: int, months: int, seed: int, formats: list[str]) -> tuple[dict, float]:
@@ -112,9 +126,9 @@ def _time_v(stderr: str) -> tuple[float | None, float | None]:
     return (int(rss.group(1)) / 1024 if rss else None), cpu
 
 
-def score(tmp: Path, path: Path, fmt: str) -> dict:
+def score(tmp: Path, model: str, path: Path, fmt: str) -> dict:
     out = tmp / f"scored.{fmt}"
-    cmd = [creditpipe(), "score", "--model", MODEL, "--input", str(path), "--output", str(out), "--quiet"]
+    cmd = [creditpipe(), "score", "--model", model, "--input", str(path), "--output", str(out), "--quiet"]
     timev = shutil.which("time") if Path("/usr/bin/time").exists() else None
     if timev:
         cmd = ["/usr/bin/time", "-v", *cmd]
@@ -145,14 +159,15 @@ STEPS = [
     (("input_reader.py", "read"), "    InputReader.read (raw -> training types)"),
     (("feature_domain.py", "check"), "    FeatureDomain.check (out of range, unseen)"),
     (("candidate.py", "decide"), "    CreditModel.decide"),
-    (("candidate.py", "raw_pd"), "      CreditModel.raw_pd"),
-    (("candidate.py", "reasons"), "      CreditModel.reasons"),
-    (("challenger.py", "predict_proba"), "        XGBoostChallenger.predict_proba"),
-    (("challenger.py", "contributions"), "        XGBoostChallenger.contributions (pred_contribs)"),
+    (("challenger.py", "explain"), "      XGBoostChallenger.explain (one booster input)"),
     (("challenger.py", "_dmatrix"), "        XGBoostChallenger._dmatrix"),
-    (("scorecard.py", "predict_proba"), "        WoeLogisticScorecard.predict_proba"),
-    (("reason_codes.py", "rank_reasons"), "        rank_reasons"),
-    (("scorecard.py", "attributions"), "        scorecard attributions (points lost)"),
+    (("core.py", "predict"), "        Booster.predict (PD, then pred_contribs)"),
+    (("scorecard.py", "explain"), "      WoeLogisticScorecard.explain (one binning pass)"),
+    (("scorecard.py", "_indices"), "        bins of every row (WoeBinner indices)"),
+    (("_logistic.py", "predict_proba"), "        LogisticRegression.predict_proba"),
+    (("scorecard.py", "_points"), "        points per variable"),
+    (("calibration.py", "transform"), "      Calibrator.transform"),
+    (("reason_codes.py", "rank_reasons"), "      rank_reasons"),
     (("core.py", "write_table"), "  ParquetWriter.write_table"),
     (("_csv.pyx", "write"), "  CSVWriter.write_table"),
 ]
@@ -177,11 +192,11 @@ def breakdown(stats: pstats.Stats) -> str:
     return "\n".join(lines) + "\n"
 
 
-def profile(tmp: Path, path: Path, fmt: str, top: int = 25) -> str:
+def profile(tmp: Path, model: str, path: Path, fmt: str, top: int = 25) -> str:
     """cProfile of ``creditpipe score`` on the first PROFILE_ROWS rows (same code path, one chunk)."""
     prof = tmp / f"score_{fmt}.prof"
     out = tmp / f"scored_head.{fmt}"
-    cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "pipelines.cli", "score", "--model", MODEL,
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "pipelines.cli", "score", "--model", model,
            "--input", str(path), "--output", str(out), "--quiet"]
     proc = subprocess.run(cmd, cwd=ROOT, env=job_env(tmp), capture_output=True, text=True)
     if proc.returncode != 0 or not prof.exists():
@@ -190,7 +205,7 @@ def profile(tmp: Path, path: Path, fmt: str, top: int = 25) -> str:
 
     buf = io.StringIO()
     stats = pstats.Stats(str(prof), stream=buf).strip_dirs()
-    buf.write(f"\n--- cProfile: creditpipe score on {PROFILE_ROWS:,} {fmt} rows ({proc.stdout.strip()})\n")
+    buf.write(f"\n--- cProfile: creditpipe score on {PROFILE_ROWS:,} {fmt} rows ({proc.stdout.strip().splitlines()[0]})\n")
     buf.write(breakdown(stats))
     buf.write("--- by own time (tottime)\n")
     stats.sort_stats("tottime").print_stats(top)
@@ -220,40 +235,44 @@ def main() -> None:
         log(f"writing {args.applications:,} demo applications as {', '.join(args.formats)} ...")
         paths, gen = write_inputs(tmp, args.applications, args.months, args.seed, args.formats)
         results = []
-        for fmt in args.formats:
-            log(f"scoring {fmt} ...")
-            results.append(score(tmp, paths[fmt], fmt))
+        for name, model in trained["models"].items():
+            for fmt in args.formats:
+                log(f"scoring {fmt} with {name} ...")
+                results.append({"candidate": name, "model": model, **score(tmp, model, paths[fmt], fmt)})
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        head = (f"{'rows':>10} {'format':<8} {'size MB':>8} {'seconds':>8} {'CPU s':>7} {'rows/s':>9} {'scoring s':>9} "
-                f"{'scoring rows/s':>14} {'peak RSS MB':>11} {'target':>7}")
+        head = (f"{'candidate':<10} {'rows':>10} {'format':<8} {'size MB':>8} {'seconds':>8} {'CPU s':>7} {'rows/s':>9} "
+                f"{'scoring s':>9} {'scoring rows/s':>14} {'peak RSS MB':>11} {'target':>7}")
         lines = [head, "-" * len(head)]
         slow = []
         for r in results:
             size = paths[r["format"]].stat().st_size / 2**20
             if "error" in r:
-                lines.append(f"{args.applications:>10,} {r['format']:<8} {size:8.0f} ERROR: {r['error']}")
-                slow.append(r["format"])
+                lines.append(f"{r['candidate']:<10} {args.applications:>10,} {r['format']:<8} {size:8.0f} ERROR: {r['error']}")
+                slow.append(r)
                 continue
             rate = r["rows"] / r["scoring"] if r["scoring"] else float("nan")
             ok = rate >= TARGET_ROWS_PER_S
             if not ok:
-                slow.append(r["format"])
-            lines.append(f"{r['rows']:>10,} {r['format']:<8} {size:8.0f} {r['wall']:8.1f} {r['cpu'] or float('nan'):7.1f} "
-                         f"{r['rows'] / r['wall']:9,.0f} "
+                slow.append(r)
+            lines.append(f"{r['candidate']:<10} {r['rows']:>10,} {r['format']:<8} {size:8.0f} {r['wall']:8.1f} "
+                         f"{r['cpu'] or float('nan'):7.1f} {r['rows'] / r['wall']:9,.0f} "
                          f"{r['scoring'] or float('nan'):9.1f} {rate:14,.0f} {r['rss_mb']:11,.0f} {'PASS' if ok else 'FAIL':>7}")
         print("\n".join(lines))
-        print(f"Model: {MODEL} = version {trained['version']} ({trained['candidate']}; test AUC "
-              f"{trained['test_auc']:.4f}), trained by creditpipe run on {args.train_applications:,} demo applications "
-              f"in {trained['seconds']:.0f} s. Input: generate_loan_book({args.applications:,}, months={args.months}, "
+        print(f"Models: each candidate of one creditpipe run on {args.train_applications:,} demo applications "
+              f"({trained['seconds']:.0f} s; it registered version {trained['version']} = {trained['candidate']}, test AUC "
+              f"{trained['test_auc']:.4f}), scored from its child run: "
+              + ", ".join(f"{k} {v}" for k, v in trained["models"].items())
+              + f". Input: generate_loan_book({args.applications:,}, months={args.months}, "
               f"seed={args.seed}) applications, all columns ({gen:.0f} s to generate).")
         print(f"seconds = wall time of the whole command (start-up, imports, model load, read, score, write); CPU s = its "
               f"user + system CPU seconds (comparable across machine load); scoring s = "
               f"what the command reports (read + score + write); peak RSS via {results[0].get('rss_how', '?')}. "
               f"Target >= {TARGET_ROWS_PER_S:,} rows/s on scoring s, with reason codes; this machine: {cores} cores, "
               f"load average {os.getloadavg()[0]:.1f} at the end.")
-        todo = args.formats if args.profile == "always" else slow if args.profile == "auto" else []
-        for fmt in todo:
-            print(profile(tmp, tmp / f"applications_head.{fmt}", fmt))
+        todo = results if args.profile == "always" else slow if args.profile == "auto" else []
+        for r in todo:
+            print(f"\n=== {r['candidate']}, {r['format']}")
+            print(profile(tmp, r["model"], tmp / f"applications_head.{r['format']}", r["format"]))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -28,6 +28,8 @@ class Candidate(Protocol):
     * ``attributions(X, exact=False)`` — per-feature contributions to the risk of each row
       (higher = riskier: points lost for the scorecard, log-odds added for trees), or
       ``None`` when the model has none;
+    * ``explain(X, exact=False)`` — ``(predict_proba, score, attributions)`` of the same rows
+      from one pass over them (what a decision reads; each equal to its own method's result);
     * ``frozen(rounds_scale=1.0)`` — an unfitted copy with this fit's configuration fixed
       (binning settings, variables, parameters, boosting rounds × ``rounds_scale``) that
       fits without an evaluation set: the protocol's refit on all development rows;
@@ -46,6 +48,8 @@ class Candidate(Protocol):
     def score(self, X: pd.DataFrame, pd_raw: np.ndarray | None = None) -> np.ndarray: ...
 
     def attributions(self, X: pd.DataFrame, exact: bool = False) -> pd.DataFrame | None: ...
+
+    def explain(self, X: pd.DataFrame, exact: bool = False) -> tuple[np.ndarray, np.ndarray, pd.DataFrame | None]: ...
 
     def report_tables(self) -> dict[str, pd.DataFrame]: ...
 
@@ -106,16 +110,22 @@ class CreditModel:
         return self.master_scale_.grade(self.predict_proba(X))
 
     def reasons(self, X: pd.DataFrame) -> pd.DataFrame:
-        values = self.estimator.attributions(X, exact=self.exact_reasons)
+        return self._reasons(self.estimator.attributions(X, exact=self.exact_reasons), X.index)
+
+    def _reasons(self, values: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame:
         if values is None:  # no per-feature attribution (e.g. HistGradientBoosting): no reasons
-            return pd.DataFrame({f"reason_{i + 1}": pd.Series([None] * len(X), dtype=object, index=X.index)
+            return pd.DataFrame({f"reason_{i + 1}": pd.Series([None] * len(index), dtype=object, index=index)
                                  for i in range(self.top_n)})
-        return rank_reasons(values.to_numpy(dtype=float), list(values.columns), self.top_n, self.labels, index=X.index)
+        return rank_reasons(values.to_numpy(dtype=float), list(values.columns), self.top_n, self.labels, index=index)
 
     def decide(self, X: pd.DataFrame) -> pd.DataFrame:
-        """PD, score, grade and reason codes for each row, in input order."""
-        raw = self.raw_pd(X)
-        pd_ = self.calibrator_.transform(raw)
-        score = np.asarray(self.estimator.score(X, pd_raw=raw)).astype(int)
-        out = pd.DataFrame({"pd": pd_, "score": score, "grade": self.master_scale_.grade(pd_)}, index=X.index)
-        return pd.concat([out, self.reasons(X)], axis=1)
+        """PD, score, grade and reason codes for each row, in input order.
+
+        One pass of the estimator over the rows (``explain``): the PD, points and
+        attributions are those of ``predict_proba``, ``score`` and ``reasons``.
+        """
+        raw, points, values = self.estimator.explain(X, exact=self.exact_reasons)
+        pd_ = self.calibrator_.transform(np.asarray(raw, dtype=float))
+        out = pd.DataFrame({"pd": pd_, "score": np.asarray(points).astype(int), "grade": self.master_scale_.grade(pd_)},
+                           index=X.index)
+        return pd.concat([out, self._reasons(values, X.index)], axis=1)

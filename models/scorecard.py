@@ -132,12 +132,7 @@ class WoeLogisticScorecard:
 
     def attributions(self, X: pd.DataFrame, exact: bool = False) -> pd.DataFrame:
         """Points each row loses on each variable against the variable's best populated bin."""
-        points = self.points(X)
-        best = self.points_table_[self.points_table_["count"] > 0].groupby("variable")["points"].max()
-        missing = [v for v in points.columns if v not in best.index]
-        if missing:
-            raise ModelError(f"scorecard: variables {missing} have no populated bin in the points table")
-        return best.reindex(points.columns).to_numpy()[None, :] - points
+        return self._lost(self._points(self._indices(X)), X.index)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """PD (probability of bad) from the logistic regression, unrounded."""
@@ -145,16 +140,46 @@ class WoeLogisticScorecard:
 
     def points(self, X: pd.DataFrame) -> pd.DataFrame:
         """Integer points per variable for each row (the scorecard as a table lookup)."""
-        indices = self.binner.transform(X, metric="indices", variables=self.variables)
-        out = {}
-        for name in self.variables:
-            pts = self.points_table_.loc[self.points_table_["variable"] == name, "points"].to_numpy()
-            out[name] = pts[indices[name].to_numpy().astype(int)]
-        return pd.DataFrame(out, index=X.index)
+        return pd.DataFrame(self._points(self._indices(X)), index=X.index, columns=self.variables, copy=False)
 
     def score(self, X: pd.DataFrame, pd_raw: np.ndarray | None = None) -> np.ndarray:
         """Integer score: the sum of points (rounded per bin, so not a function of the PD); higher is safer."""
-        return self.points(X).sum(axis=1).to_numpy()
+        return self._points(self._indices(X)).sum(axis=1)
+
+    def explain(self, X: pd.DataFrame, exact: bool = False) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """``predict_proba``, ``score`` and ``attributions`` of the same rows from one binning pass.
+
+        Each row's bins are found once; the WOE matrix handed to the regression is the one
+        ``predict_proba`` builds (same values, same column-major layout), so the PD is the same to the bit.
+        """
+        indices = self._indices(X)
+        woe = np.empty(indices.shape, order="F")  # the layout of WoeBinner.transform: same dot products
+        for j, name in enumerate(self.variables):
+            np.take(self.binner.maps_[name].woe, indices[:, j], out=woe[:, j])
+        points = self._points(indices)
+        score = points.sum(axis=1)
+        return self.estimator_.predict_proba(woe)[:, 1], score, self._lost(points, X.index)
+
+    def _indices(self, X: pd.DataFrame) -> np.ndarray:
+        """Each row's bin (binning-table row) per variable, rows x variables."""
+        return self.binner.transform(X, metric="indices", variables=self.variables).to_numpy()
+
+    def _points(self, indices: np.ndarray) -> np.ndarray:
+        """Integer points of each row's bin per variable, rows x variables."""
+        out = np.empty(indices.shape, dtype=np.int64, order="F")
+        for j, name in enumerate(self.variables):
+            pts = self.points_table_.loc[self.points_table_["variable"] == name, "points"].to_numpy(dtype=np.int64)
+            np.take(pts, indices[:, j], out=out[:, j])
+        return out
+
+    def _lost(self, points: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        """Points lost against each variable's best populated bin, written over ``points``."""
+        best = self.points_table_[self.points_table_["count"] > 0].groupby("variable")["points"].max()
+        missing = [v for v in self.variables if v not in best.index]
+        if missing:
+            raise ModelError(f"scorecard: variables {missing} have no populated bin in the points table")
+        lost = np.subtract(best.reindex(self.variables).to_numpy(dtype=np.int64)[None, :], points, out=points)
+        return pd.DataFrame(lost, index=index, columns=self.variables, copy=False)
 
 
 def _unfitted(binner: WoeBinner) -> WoeBinner:
