@@ -164,6 +164,7 @@ def value_metadata(obj: Any) -> dict[str, Any]:
     """What a scheduler looks for on a materialization, by the type of the value."""
     from features.sample import ModelingSample
     from models.backtest import BacktestResult
+    from models.candidate_fitting import FittedCandidates
     from models.validation_report import ReportResult
 
     meta: dict[str, Any] = {}
@@ -171,6 +172,9 @@ def value_metadata(obj: Any) -> dict[str, Any]:
         meta["rows"] = len(obj)
         if (rate := _bad_rate(obj)) is not None:
             meta["bad_rate"] = rate
+    elif isinstance(obj, FittedCandidates):
+        meta["candidates"] = ", ".join(obj)
+        meta["dropped"] = "; ".join(f"{name}: {why}" for name, why in obj.dropped.items()) or "none"
     elif isinstance(obj, ModelingSample):
         meta["rows"] = len(obj.sample)
         meta["bad_rate"] = _bad_rate(obj.sample)

@@ -22,7 +22,7 @@ from models.challenger import HistGradientBoostingCandidate, XGBoostChallenger
 from models.protocol import DevelopmentProtocol
 from models.scorecard import WoeLogisticScorecard
 from models.validation_report import ReportInputs, write_validation_report
-from pipelines.storage import read_value, write_value
+from pipelines.storage import read_value, value_metadata, write_value
 
 CONSTANT_TREES = "calibration: raw PDs are all equal, Platt scaling cannot be fitted"
 
@@ -100,6 +100,8 @@ def test_fitted_candidates_survive_the_asset_store(fitted, tmp_path):
     write_value(fitted, tmp_path / "candidates")
     back = read_value(tmp_path / "candidates")
     assert isinstance(back, FittedCandidates) and list(back) == ["scorecard"] and back.dropped == fitted.dropped
+    # what the Dagster UI shows on the materialization
+    assert value_metadata(back) == {"candidates": "scorecard", "dropped": f"xgboost: {CONSTANT_TREES}"}
 
 
 def test_with_every_candidate_uninformative_the_run_stops_naming_each_reason(book):
