@@ -140,14 +140,19 @@ def test_bad_input_still_stops_the_run(book):
     assert not isinstance(caught.value, UninformativeModelError)
 
 
-def test_the_report_and_metrics_json_name_the_dropped_candidate(book, fitted, tmp_path):
+def test_the_report_and_metrics_json_name_the_dropped_candidate(book, fitted, walk, tmp_path):
     sample, features, binner, selection = book
     inputs = ReportInputs(portfolio="german", run_label="test", bad_definition={}, sample=sample,
                           sample_summary=sample_summary(sample, None), features=features, outcome_tables={},
                           binner=binner, selection=selection, candidates=fitted,
                           backtest=run_backtest(fitted, sample, features), chosen="scorecard", has_dates=False,
-                          dropped_candidates=fitted.dropped, max_auc_gap=0.001)  # flags the scorecard's gap
+                          dropped_candidates=fitted.dropped, max_auc_gap=0.001,  # flags the scorecard's gap
+                          walk_forward=walk)
     report, metrics_path, res = write_validation_report(inputs, tmp_path)
+    # walk-forward origins where the candidate was not developed are limitations, with the reason
+    for origin, rows in zip(walk["origin"].iloc[:2], walk["train_rows"].iloc[:2]):
+        assert (f"Walk-forward origin {origin:%Y-%m}: 'scorecard' not developed: {CONSTANT_TREES} (trained on {rows} "
+                "rows before it).") in res["warnings"]
     # the overfitting warning shows the AUCs its gap is made of (before the final refit), not the refitted model's
     o = res["overfitting"]["scorecard"]
     assert f"Overfitting: 'scorecard' has AUC {o['fit_auc']:.4f} on the fit rows against {o['validation_auc']:.4f} " \
@@ -160,8 +165,9 @@ def test_the_report_and_metrics_json_name_the_dropped_candidate(book, fitted, tm
     assert "Candidates dropped as uninformative" in report.read_text()
 
 
-def test_walk_forward_notes_an_origin_where_the_candidate_is_uninformative_and_goes_on(german):
-    """Early origins have the fewest rows; a candidate that cannot be built there is a finding, not a stop."""
+@pytest.fixture(scope="module")
+def walk(german):
+    """Walk-forward on German dated 100 applications a month; the two earliest origins' trees never split."""
     X = german.drop(columns="GoodCredit")
     frame = X.assign(target=(german["GoodCredit"] == 2).astype(int).to_numpy(), application_id=np.arange(len(X)),
                      application_month=(pd.to_datetime("2024-01-01") + pd.to_timedelta(
@@ -169,7 +175,7 @@ def test_walk_forward_notes_an_origin_where_the_candidate_is_uninformative_and_g
     features = list(X.columns)
     developed = []
 
-    def develop(train):  # trees on the two earliest origins' rows never split; later ones get a real scorecard
+    def develop(train):  # constant trees at the two earliest origins; later ones get a real scorecard
         roles = split_development(train, 0.25, seed=1)
         if len(developed) < 2:
             developed.append("constant trees")
@@ -179,7 +185,11 @@ def test_walk_forward_notes_an_origin_where_the_candidate_is_uninformative_and_g
         card = WoeLogisticScorecard(WoeBinner().fit(fit_rows[chosen], fit_rows["target"]), chosen)
         return _protocol().fit({"scorecard": card}, roles, features)["scorecard"]
 
-    walk = walk_forward(develop, frame, features, origins=3)
+    return walk_forward(develop, frame, features, origins=3)
+
+
+def test_walk_forward_notes_an_origin_where_the_candidate_is_uninformative_and_goes_on(walk):
+    """Early origins have the fewest rows; a candidate that cannot be built there is a finding, not a stop."""
     assert len(walk) == 3
     assert (walk["note"].iloc[:2] == f"not developed: {CONSTANT_TREES}").all() and walk["auc"].iloc[:2].isna().all()
     assert walk["note"].iloc[2] == "" and 0.5 < walk["auc"].iloc[2] < 1
