@@ -236,7 +236,9 @@ class WoeBinner:
                                 index=X.index)
         # one column-major block written in place: no per-column arrays stacked afterwards
         out = np.empty((len(X), len(variables)), dtype=float if metric == "woe" else np.int64, order="F")
-        columns = [X[name].to_numpy() for name in variables]  # read here: pandas is not asked from threads
+        # read here: pandas is not asked from threads; a category column stays coded (its bins looked up per category)
+        columns = [X[name].array if isinstance(X[name].dtype, pd.CategoricalDtype) else X[name].to_numpy()
+                   for name in variables]
 
         def fill(j: int) -> None:
             self.maps_[variables[j]].transform(columns[j], metric, out=out[:, j])

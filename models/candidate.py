@@ -116,7 +116,7 @@ class CreditModel:
         if values is None:  # no per-feature attribution (e.g. HistGradientBoosting): no reasons
             return pd.DataFrame({f"reason_{i + 1}": pd.Series([None] * len(index), dtype=object, index=index)
                                  for i in range(self.top_n)})
-        return rank_reasons(values.to_numpy(dtype=float), list(values.columns), self.top_n, self.labels, index=index)
+        return rank_reasons(values.to_numpy(), list(values.columns), self.top_n, self.labels, index=index)
 
     def decide(self, X: pd.DataFrame) -> pd.DataFrame:
         """PD, score, grade and reason codes for each row, in input order.

@@ -39,7 +39,9 @@ def rank_reasons(values: Any, names: Sequence[str], top_n: int = 4, labels: dict
         raise ModelError(f"reason codes: top_n must be a positive integer, got {top_n!r}")
     top_n = int(top_n)
     names = [str(n) for n in names]
-    v = np.asarray(values, dtype=float)
+    v = np.asarray(values)
+    if v.dtype.kind not in "iu":  # whole numbers (points lost) are ranked as they are: no float copy
+        v = v.astype(float, copy=False)
     if v.ndim != 2 or v.shape[1] != len(names):
         raise ModelError(f"reason codes: values have shape {v.shape} but there are {len(names)} feature names")
     if len(set(names)) != len(names):
@@ -53,14 +55,18 @@ def rank_reasons(values: Any, names: Sequence[str], top_n: int = 4, labels: dict
     # the first of equal maxima, i.e. the alphabetically first feature: the order a stable sort of the whole
     # row gives, without sorting every column of every row (a full argsort was most of the ranking's time)
     work = v[:, order] if np.any(order != np.arange(n_feat)) else v.copy()
-    work[np.isnan(work)] = -np.inf
+    if work.dtype.kind == "f":
+        floor = -np.inf
+        work[np.isnan(work)] = floor
+    else:
+        floor = np.iinfo(work.dtype).min  # never > 0, so never a reason
     rows = np.arange(len(work))
     ranked = np.empty((len(work), k), dtype=np.intp)
-    top = np.empty((len(work), k))
+    top = np.empty((len(work), k), dtype=work.dtype)
     for j in range(k):
         ranked[:, j] = np.argmax(work, axis=1)
         top[:, j] = work[rows, ranked[:, j]]
-        work[rows, ranked[:, j]] = -np.inf
+        work[rows, ranked[:, j]] = floor
     is_reason = top > 0
     codes = np.where(is_reason, ranked, n_feat)
     out = {}
@@ -69,7 +75,7 @@ def rank_reasons(values: Any, names: Sequence[str], top_n: int = 4, labels: dict
         out[f"reason_{j + 1}"] = pd.Series(col, dtype=object, index=index, copy=False)
     if with_values:
         for j in range(top_n):
-            val = np.where(is_reason[:, j], top[:, j], np.nan) if j < k else np.full(len(v), np.nan)
+            val = np.where(is_reason[:, j], top[:, j].astype(float), np.nan) if j < k else np.full(len(v), np.nan)
             out[f"value_{j + 1}"] = pd.Series(val, index=index, copy=False)
     return pd.DataFrame(out, index=index)
 

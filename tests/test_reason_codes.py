@@ -112,6 +112,11 @@ def test_vectorised_ranking_equals_brute_force_on_many_ties_and_missing_values()
     for i in range(len(values)):
         costs = {n: c for n, c in zip(names, values[i]) if not np.isnan(c)}
         assert got[i] == brute_force(costs, 5, {}), i
+    whole = rng.integers(-3, 6, size=(3000, 12))  # integer points lost are ranked without a float copy
+    got = rank_reasons(whole, names, top_n=5, with_values=True)
+    assert got.filter(like="value_").dtypes.eq(float).all()
+    for i in range(len(whole)):
+        assert got.iloc[i, :5].tolist() == brute_force(dict(zip(names, whole[i])), 5, {}), i
 
 
 def test_explain_is_predict_proba_score_and_attributions_in_one_pass(scorecard, challenger, german_xy):
