@@ -19,6 +19,8 @@ How the numbers are taken
       on top of what earlier stages left in memory). A spike shorter than the interval can be
       missed, so the total peak is also read from the kernel's high-water mark of the child
       (``ru_maxrss`` of the waited-for process), which misses nothing;
+    * CPU seconds (user + system) of the process tree per stage, from the same samples: on a
+      machine others load too, wall time stretches but the CPU a stage needs does not;
     * ``start-up`` is process start to the first step (imports, definitions, instance),
       ``wrap-up`` the last step to process exit (CLI summary, retention clean-up).
 """
@@ -100,7 +102,8 @@ class TreeSampler(threading.Thread):
 
         self.root = psutil.Process(pid)
         self.interval = interval
-        self.samples: list[tuple[float, float]] = []  # (epoch seconds, MB)
+        self.samples: list[tuple[float, float, float]] = []  # (epoch seconds, MB, CPU seconds of the tree so far)
+        self._cpu: dict[int, float] = {}  # last CPU seconds seen per process (an exited child keeps its share)
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -115,10 +118,12 @@ class TreeSampler(threading.Thread):
             for p in procs:
                 try:
                     total += p.memory_info().rss
+                    t = p.cpu_times()
+                    self._cpu[p.pid] = t.user + t.system
                 except psutil.NoSuchProcess:
                     pass
             if total:
-                self.samples.append((now, total / 2**20))
+                self.samples.append((now, total / 2**20, sum(self._cpu.values())))
             self.stop.wait(self.interval)
 
 
@@ -171,19 +176,20 @@ def step_windows(dagster_home: Path) -> list[tuple[str, float, float, str]]:
 
 
 def stage_rows(windows, samples, t0: float, t1: float) -> list[dict]:
-    def window_stats(a: float, b: float) -> tuple[float, float]:
-        inside = [mb for t, mb in samples if a <= t <= b]
-        before = [mb for t, mb in samples if t <= a]
+    def window_stats(a: float, b: float) -> tuple[float, float, float]:
+        inside = [mb for t, mb, _ in samples if a <= t <= b]
+        before = [(mb, cpu) for t, mb, cpu in samples if t <= a]
+        upto = [cpu for t, _, cpu in samples if t <= b]
         peak = max(inside) if inside else float("nan")
-        at_start = before[-1] if before else 0.0
-        return peak, peak - at_start
+        at_start, cpu_start = before[-1] if before else (0.0, 0.0)
+        return peak, peak - at_start, (upto[-1] if upto else 0.0) - cpu_start
 
     rows = []
     spans = [("start-up", t0, windows[0][1] if windows else t1, "")] + list(windows) + \
             [("wrap-up", windows[-1][2] if windows else t0, t1, "")]
     for name, a, b, status in spans:
-        peak, added = window_stats(a, b)
-        rows.append({"stage": name, "seconds": b - a, "peak_mb": peak, "added_mb": added, "status": status})
+        peak, added, cpu = window_stats(a, b)
+        rows.append({"stage": name, "seconds": b - a, "cpu": cpu, "peak_mb": peak, "added_mb": added, "status": status})
     return rows
 
 
@@ -238,18 +244,19 @@ def main(argv: list[str] | None = None) -> int:
 
     windows = step_windows(tmp / "dagster") if (tmp / "dagster").is_dir() else []
     rows = stage_rows(windows, sampler.samples, t0, t1)
-    sampled_peak = max((mb for _, mb in sampler.samples), default=float("nan"))
+    sampled_peak = max((mb for _, mb, _ in sampler.samples), default=float("nan"))
     peak = max(sampled_peak, high_water_mb)
     wall = t1 - t0
 
     print(f"\nnightly job on {args.applications:,} demo applications x {args.months} months "
           f"({'succeeded' if child.returncode == 0 else f'FAILED, exit {child.returncode}'})")
     width = max(len(r["stage"]) for r in rows)
-    print(f"{'stage':<{width}}  {'seconds':>8}  {'share':>6}  {'peak RSS MB':>11}  {'+MB':>7}  status")
+    print(f"{'stage':<{width}}  {'seconds':>8}  {'share':>6}  {'CPU s':>7}  {'peak RSS MB':>11}  {'+MB':>7}  status")
     for r in rows:
-        print(f"{r['stage']:<{width}}  {r['seconds']:8.1f}  {r['seconds'] / wall:6.1%}  {r['peak_mb']:11,.0f}  "
-              f"{r['added_mb']:7,.0f}  {r['status']}")
-    print(f"{'total':<{width}}  {wall:8.1f}  {1:6.1%}  {peak:11,.0f}")
+        print(f"{r['stage']:<{width}}  {r['seconds']:8.1f}  {r['seconds'] / wall:6.1%}  {r['cpu']:7.1f}  "
+              f"{r['peak_mb']:11,.0f}  {r['added_mb']:7,.0f}  {r['status']}")
+    cpu_total = sum(r["cpu"] for r in rows)
+    print(f"{'total':<{width}}  {wall:8.1f}  {1:6.1%}  {cpu_total:7.1f}  {peak:11,.0f}")
     print(f"\npeak RSS: {sampled_peak:,.0f} MB sampled every {args.interval} s (process tree), "
           f"{high_water_mb:,.0f} MB kernel high-water mark of the job process")
     print(f"asset storage left in DAGSTER_HOME/storage: {storage_mb(tmp / 'dagster'):,.0f} MB")

@@ -176,7 +176,9 @@ class DevelopmentProtocol:
         """
         start = time.perf_counter()
         development = sample[sample["split"].isin(["dev", "validation"])]
-        X, y = development[features], development["target"].to_numpy()
+        # the settled configuration reads its own features only (the scorecard: the variables it kept), so the
+        # refits copy and re-bin those, not every candidate feature
+        X, y = development[[f for f in features if f in set(settled.features_)]], development["target"].to_numpy()
         fold = self.folds(development)
         oof = np.empty(len(development))
         for k in range(self.cross_fit_folds):
