@@ -199,6 +199,7 @@ def test_raw_held_back_rows_score_exactly_as_the_pipeline_scored_them(raw_job, h
     np.testing.assert_array_equal(merged["pd"].to_numpy(), merged[f"pd_{cand}"].to_numpy())
     np.testing.assert_array_equal(merged["score"].to_numpy(), merged[f"score_{cand}"].to_numpy())
     assert summary["rows"] == len(rows) and summary["extra_columns_ignored"] == ["opened", "GoodCredit", "notes"]
+    assert 0 < summary["cpu_seconds"] and 0 < summary["seconds"]  # what benchmarks/score.py reports
     assert {k: v for k, v in summary["totals"].items() if k not in ("missing", "below_range", "above_range")} == \
         {"unreadable": 0, "normalised": 0, "new_category": 0, "unseen_category": 0}
     assert "scoring summary" in proc.stdout and "extra columns ignored: opened, GoodCredit, notes" in proc.stdout
