@@ -104,6 +104,25 @@ def stratified_holdout(target: np.ndarray, fraction: float, rng: np.random.Gener
     return take[codes]
 
 
+def stratified_folds(target: np.ndarray, k: int, rng: np.random.Generator, groups: np.ndarray | None = None) -> np.ndarray:
+    """Fold number (0..k-1) of each row: whole groups at a time, stratified as :func:`stratified_holdout` is.
+
+    The bad groups and the good groups are each shuffled and dealt to the folds in turn, so
+    every fold gets an equal share (up to one group) of each. One vectorised pass: a
+    book's hundreds of thousands of customers take milliseconds (scikit-learn's
+    ``StratifiedGroupKFold`` balances group by group in Python: minutes at that size).
+    """
+    target = np.asarray(target)
+    codes = np.arange(len(target)) if groups is None else _group_codes(groups)
+    n_groups = int(codes.max(initial=-1)) + 1
+    group_bad = np.bincount(codes, weights=target, minlength=n_groups) > 0
+    fold = np.empty(n_groups, dtype=int)
+    for cls in (False, True):
+        idx = rng.permutation(np.flatnonzero(group_bad == cls))
+        fold[idx] = np.arange(len(idx)) % k
+    return fold[codes]
+
+
 def split_development(frame: pd.DataFrame, validation_fraction: float, seed: int,
                       customer_column: str | None = None) -> pd.DataFrame:
     """A copy of ``frame`` (with ``target``) whose ``split`` is ``dev`` (fit) or ``validation``.

@@ -45,9 +45,9 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from features.errors import ModelError
+from features.sample import stratified_folds
 from models import discrimination
 from models.candidate import Candidate, CreditModel
 
@@ -157,16 +157,10 @@ class DevelopmentProtocol:
 
     def folds(self, development: pd.DataFrame) -> np.ndarray:
         """Fold number (0..K-1) of each development row: stratified, grouped by customer when there is one, seeded."""
-        y = development["target"].to_numpy()
-        if self.group_column and self.group_column in development.columns:
-            splitter = StratifiedGroupKFold(self.cross_fit_folds, shuffle=True, random_state=self.seed)
-            parts = splitter.split(development, y, groups=development[self.group_column].to_numpy())
-        else:
-            parts = StratifiedKFold(self.cross_fit_folds, shuffle=True, random_state=self.seed).split(development, y)
-        fold = np.empty(len(development), dtype=int)
-        for k, (_, held) in enumerate(parts):
-            fold[held] = k
-        return fold
+        groups = (development[self.group_column].to_numpy()
+                  if self.group_column and self.group_column in development.columns else None)
+        return stratified_folds(development["target"].to_numpy(), self.cross_fit_folds, np.random.default_rng(self.seed),
+                                groups)
 
     def refit(self, name: str, settled: Candidate, sample: pd.DataFrame, features: list[str], n_fit: int) -> CreditModel:
         """``settled``'s configuration fitted on all development rows, calibrated on cross-fitted out-of-fold PDs.

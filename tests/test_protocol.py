@@ -356,3 +356,25 @@ def test_the_configs_binning_threads_and_search_rows_reach_the_estimators(sample
     default = PortfolioConfig(source={"kind": "warehouse"})
     assert fit_binner(default, fit_rows, features).n_jobs >= 1
     assert build_estimators(default, binner, features)["xgboost"].search_rows == default.models.xgboost.search_rows
+
+
+def test_cross_fit_folds_keep_customers_together_stratified_and_seeded():
+    """The final fit's folds: a partition, whole customers, each fold an equal share of bad and of good customers."""
+    from features.sample import stratified_folds
+
+    book = _book(n_customers=20_000)
+    y, groups = book["target"].to_numpy(), book["customer_id"].to_numpy()
+    fold = stratified_folds(y, 3, np.random.default_rng(5), groups)
+    assert set(fold) == {0, 1, 2}
+    assert book.assign(fold=fold).groupby("customer_id")["fold"].nunique().max() == 1  # customers stay together
+    bad_customer = book.groupby("customer_id")["target"].max()
+    per_fold = book.assign(fold=fold).groupby("customer_id")["fold"].first()
+    for cls in (0, 1):  # customers of each class dealt evenly: counts differ by at most one
+        counts = per_fold[bad_customer == cls].value_counts()
+        assert counts.max() - counts.min() <= 1
+    rates = pd.Series(y).groupby(fold).mean()
+    assert rates.max() - rates.min() < 0.01
+    np.testing.assert_array_equal(fold, stratified_folds(y, 3, np.random.default_rng(5), groups))  # seeded
+    assert not np.array_equal(fold, stratified_folds(y, 3, np.random.default_rng(6), groups))
+    rows = stratified_folds(y, 4, np.random.default_rng(5))  # no groups: rows one by one, exact class counts per fold
+    assert np.ptp(pd.Series(y).groupby(rows).sum()) <= 1 and np.ptp(np.bincount(rows)) <= 2
