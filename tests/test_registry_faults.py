@@ -48,7 +48,10 @@ class Server:
         if auth:
             ini = tmp / "auth.ini"
             ini.write_text(f"[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{tmp / 'auth.db'}\n"
-                           "admin_username = admin\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+                           "admin_username = admin\nauthorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+                           # MLflow's credential cache (off by default): without it every request re-checks the
+                           # password's scrypt hash, ~0.4 s each on 2 cores, and this test makes hundreds of requests
+                           "auth_cache_ttl_seconds = 600\n")
             self.env.update(MLFLOW_AUTH_CONFIG_PATH=str(ini), MLFLOW_AUTH_ADMIN_PASSWORD="admin-pass-1",
                             MLFLOW_FLASK_SERVER_SECRET_KEY="test-only-secret")
             self.cmd[2:2] = ["--app-name", "basic-auth"]
