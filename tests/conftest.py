@@ -39,6 +39,20 @@ def small_book(tmp_path_factory):
     return path
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`make test`: two workers, `--dist loadgroup`) each module runs whole on one worker, so its
+    module fixtures (servers, books, jobs) are built once, and every module using the session's `demo_job` runs goes
+    to one worker, so those runs are made once. Modules with a test marked slow, and the `demo_job`
+    group, are handed out first (the sort is stable: a module stays contiguous): the workers then finish
+    together instead of one starting the slowest module last."""
+    demo_job_modules = {item.module.__name__ for item in items if "demo_job" in getattr(item, "fixturenames", ())}
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group("demo_job" if module in demo_job_modules else module))
+    slow = demo_job_modules | {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (item.module.__name__ not in slow, item.module.__name__ not in demo_job_modules))
+
+
 def isolated_env(tmp: Path) -> dict[str, str]:
     """Environment for a creditpipe subprocess with its own Dagster home and MLflow store."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "MLFLOW_", "CREDITPIPE_"))}

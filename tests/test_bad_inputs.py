@@ -31,7 +31,7 @@ from features import loan_book as lb
 from features.demo_book import generate_loan_book, write_duckdb
 from pipelines.cli import main
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 GERMAN = ROOT.parent / "shared" / "datasets" / "german_credit.csv"

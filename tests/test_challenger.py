@@ -14,6 +14,8 @@ from models.discrimination import auc
 from models.scorecard import ScoreScaling, WoeLogisticScorecard
 from models.serving import ScoringPipeline
 
+pytestmark = pytest.mark.slow  # a module of full runs / big fits: handed out first under xdist
+
 SCALING = ScoreScaling(600, 50, 20)
 
 

@@ -28,6 +28,8 @@ from pipelines.cli import main
 from tests.conftest import isolated_env, read_summary, run_creditpipe
 from tests.lender_history import expected_outcomes, lender_config, lender_history
 
+pytestmark = pytest.mark.slow  # a module of full runs / big fits: handed out first under xdist
+
 # 1,250 test rows cut into deciles: the bad rate need not fall in every decile of a 5-feature model
 GATES = "promotion: {require_rank_ordering: false}\n"
 PII = ("MOBILE_PHONE", "CONTACT")

@@ -32,7 +32,7 @@ from mlflow import MlflowClient
 from features.demo_book import generate_loan_book, write_duckdb
 from tests.conftest import isolated_env, read_summary, run_creditpipe
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANTED = {

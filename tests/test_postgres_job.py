@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 
 from tests.conftest import isolated_env, read_summary, run_creditpipe
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

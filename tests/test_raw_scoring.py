@@ -25,6 +25,8 @@ from features.number_text import NumberFormat, read_numbers
 from features.table_files import iter_table_chunks, read_flat_table, table_columns
 from tests.conftest import DATASETS, isolated_env, read_summary, run_creditpipe
 
+pytestmark = pytest.mark.slow  # a module of full runs / big fits: handed out first under xdist
+
 EMPLOYMENT_YEARS = {"A71": "0 years", "A72": "1 year", "A73": "4 years", "A74": "7 years", "A75": "10+ years"}
 MONTHS = 20  # application months 2020-01 .. 2021-08; the last 3 are out of time
 

@@ -26,7 +26,7 @@ from mlflow import MlflowClient
 
 from tests.conftest import isolated_env, read_summary, run_creditpipe
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"

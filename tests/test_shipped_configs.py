@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 
 from tests.conftest import ROOT, isolated_env, read_summary, run_creditpipe
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _run(config: Path, tmp: Path, cwd: Path) -> dict:
