@@ -120,6 +120,7 @@ class DevelopmentProtocol:
     cross_fit_folds: int = 3
     seed: int = 42
     group_column: str | None = None
+    record_choice: bool = True  # False: no choice follows (a walk-forward origin), so no AUC is computed for one
 
     def __post_init__(self) -> None:
         if self.choose_by not in ("validation_auc", "scorecard"):
@@ -148,7 +149,7 @@ class DevelopmentProtocol:
             estimator.fit(fit[features], fit["target"].to_numpy(), valid[features], valid["target"].to_numpy())
             model = self.wrap(name, estimator).fit_calibration(valid[features], valid["target"].to_numpy())
             choice = {role: discrimination.auc(rows["target"].to_numpy(), model.predict_proba(rows[features]))
-                      for role, rows in (("dev", fit), ("validation", valid))}
+                      for role, rows in (("dev", fit), ("validation", valid))} if self.record_choice else {}
             if self.final_fit == "development":
                 model = self.refit(name, estimator, sample, features, len(fit))
             model.choice_auc = choice

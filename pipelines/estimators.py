@@ -92,7 +92,7 @@ def refit_function(cfg: PortfolioConfig, candidate: str, features: list[str]):
     Origins keep the simpler path: the model fitted on the fit rows, calibrated on the
     validation rows (no refit on all rows before the origin, no cross-fitting).
     """
-    protocol = replace(build_protocol(cfg), final_fit="fit_rows")
+    protocol = replace(build_protocol(cfg), final_fit="fit_rows", record_choice=False)  # one candidate: nothing to choose
     s = cfg.sample
 
     def develop(train: pd.DataFrame) -> CreditModel:

@@ -378,3 +378,12 @@ def test_cross_fit_folds_keep_customers_together_stratified_and_seeded():
     assert not np.array_equal(fold, stratified_folds(y, 3, np.random.default_rng(6), groups))
     rows = stratified_folds(y, 4, np.random.default_rng(5))  # no groups: rows one by one, exact class counts per fold
     assert np.ptp(pd.Series(y).groupby(rows).sum()) <= 1 and np.ptp(np.bincount(rows)) <= 2
+
+
+def test_a_protocol_that_chooses_nothing_scores_no_rows_for_a_choice(sample):
+    """Walk-forward origins develop one candidate: no AUC is computed for a choice, and none can be made from them."""
+    est = XGBoostChallenger(n_search=1, params={"n_estimators": 20})
+    models = _protocol(record_choice=False).fit({"xgboost": est}, sample, ["x1", "x2", "noise"])
+    assert models["xgboost"].choice_auc == {}
+    with pytest.raises(ModelError, match="no recorded AUC"):
+        _protocol().choose(models)
