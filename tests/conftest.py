@@ -28,15 +28,19 @@ def taiwan() -> pd.DataFrame:
     return pd.read_csv(DATASETS / "taiwan_credit_card_default.csv")
 
 
+def demo_warehouse(path: Path, **book) -> Path:
+    """A generated demo book (`generate_loan_book(**book)`) written to a real DuckDB file at `path`."""
+    from features.demo_book import generate_loan_book, write_duckdb
+
+    apps, perf = generate_loan_book(**book)
+    write_duckdb(str(path), apps, perf)
+    return path
+
+
 @pytest.fixture(scope="session")
 def small_book(tmp_path_factory):
     """A 20,000-application demo book over 36 months in a real DuckDB file."""
-    from features.demo_book import generate_loan_book, write_duckdb
-
-    path = tmp_path_factory.mktemp("warehouse") / "book.duckdb"
-    apps, perf = generate_loan_book(n_applications=20_000, months=36, seed=7)
-    write_duckdb(str(path), apps, perf)
-    return path
+    return demo_warehouse(tmp_path_factory.mktemp("warehouse") / "book.duckdb", n_applications=20_000, months=36, seed=7)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -24,7 +24,7 @@ import requests
 from mlflow import MlflowClient
 
 from pipelines.registry_store import FAULT_STEPS
-from tests.conftest import CREDITPIPE, ROOT, isolated_env, read_summary
+from tests.conftest import CREDITPIPE, ROOT, demo_warehouse, isolated_env, read_summary
 from tests.test_services import BIN, HOST, _stop, _tail, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -108,12 +108,7 @@ def assert_aliases_on_verified(snap: dict) -> None:
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
-    from features.demo_book import generate_loan_book, write_duckdb
-
-    path = tmp_path_factory.mktemp("faults_book") / "book.duckdb"
-    apps, perf = generate_loan_book(n_applications=8_000, months=30, seed=11)
-    write_duckdb(str(path), apps, perf)
-    return path
+    return demo_warehouse(tmp_path_factory.mktemp("faults_book") / "book.duckdb", n_applications=8_000, months=30, seed=11)
 
 
 def write_config(path: Path, book: Path, **promotion) -> Path:
