@@ -44,7 +44,8 @@ def withhold(obj: Any) -> tuple[Any, dict[str, pd.DataFrame]]:
             return frame, None
         kept = frame.drop(columns=cols)
         kept.attrs = {k: v for k, v in frame.attrs.items() if k != RUN_SCOPED}
-        held = frame[cols]
+        # Arrow-backed text: a digest column of Python strings would cost ~70 bytes a row for the rest of the run
+        held = frame[cols].astype({c: "str" for c in cols if frame[c].dtype == object})
         held.attrs = {"positions": [frame.columns.get_loc(c) for c in cols]}
         return kept, held
 
@@ -67,7 +68,8 @@ def restore(obj: Any, held: dict[str, pd.DataFrame]) -> Any:
     """:func:`withhold` undone: each table gets its run-scoped columns back, at their places, marked again."""
     def put(frame: pd.DataFrame, part: pd.DataFrame) -> pd.DataFrame:
         for col, pos in sorted(zip(part.columns, part.attrs["positions"]), key=lambda cp: cp[1]):
-            frame.insert(pos, col, part[col].to_numpy() if frame.index.equals(part.index) else part[col].reindex(frame.index))
+            values = part[col] if frame.index.equals(part.index) else part[col].reindex(frame.index)
+            frame.insert(pos, col, values.array)  # the held array itself, not a converted copy
         return run_scoped(frame, part.columns)
 
     if "" in held:
@@ -135,12 +137,22 @@ def read_value(path: Path) -> Any:
         return pickle.load(f)
 
 
+#: Rows converted to Arrow and written at a time: a whole 10M-row table converted at once is a second copy of it.
+ROW_GROUP = 500_000
+
+
 def _write_frame(frame: pd.DataFrame, path: Path) -> None:
-    """Parquet; a table Arrow cannot type (mixed objects in a column, e.g. bins as intervals) is pickled beside it."""
+    """Parquet, ``ROW_GROUP`` rows at a time; a table Arrow cannot type (mixed objects in a column, e.g. bins as
+    intervals) is pickled beside it."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     try:
-        frame.to_parquet(path, engine="pyarrow", index=True)
+        schema = pa.Schema.from_pandas(frame, preserve_index=True)  # one schema for every row group
+        with pq.ParquetWriter(path, schema) as writer:
+            for start in range(0, max(len(frame), 1), ROW_GROUP):
+                writer.write_table(pa.Table.from_pandas(frame.iloc[start:start + ROW_GROUP], schema=schema,
+                                                        preserve_index=True))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
         path.unlink(missing_ok=True)
         with open(path.with_suffix(".pickle"), "wb") as out:
@@ -151,7 +163,8 @@ def _read_frame(path: Path) -> pd.DataFrame:
     if not path.is_file():
         with open(path.with_suffix(".pickle"), "rb") as f:
             return pickle.load(f)
-    return pd.read_parquet(path, engine="pyarrow")
+    # Arrow buffers are freed column by column as pandas takes them: no moment holds the table twice
+    return pd.read_parquet(path, engine="pyarrow", to_pandas_kwargs={"self_destruct": True, "split_blocks": True})
 
 
 # --------------------------------------------------------------------------- metadata

@@ -65,3 +65,33 @@ def test_run_scoped_columns_reach_later_steps_but_never_the_store(tmp_path, keep
         for needle in (b"a3f1c2d4e5b6a7f8", b"e3e3e3e3e3e3e3e3", b"national_id", b"email"):
             assert needle not in files, needle
         pd.testing.assert_frame_equal(stored, _frame()[["application_id", "age"]])
+
+
+def test_tables_are_written_in_row_groups_and_read_back_the_same(tmp_path, monkeypatch):
+    """A table goes to Parquet a row group at a time (a 10M-row table is never converted to Arrow whole); every
+    dtype, null and index comes back as one whole-table write gives it."""
+    import pyarrow.parquet as pq
+
+    from pipelines import storage
+    from pipelines.storage import write_value
+
+    rng = np.random.default_rng(0)
+    n = 1_003
+    frame = pd.DataFrame({
+        "id": np.arange(n, dtype=np.int64), "x": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        "text": np.where(rng.random(n) < 0.2, None, rng.choice(["a", "bb", "ccc"], n)).astype(object),
+        "late_text": np.array([None] * 600 + ["z"] * (n - 600), dtype=object),  # the first groups hold no value
+        "cat": pd.Categorical(rng.choice(["low", "high"], n), categories=["low", "high"]),
+        "month": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
+        "flag": rng.random(n) < 0.5}, index=pd.Index(np.arange(n) * 3 + 7, name="row"))
+    write_value(frame, tmp_path / "whole")
+    monkeypatch.setattr(storage, "ROW_GROUP", 100)
+    write_value(frame, tmp_path / "grouped")
+    assert pq.ParquetFile(tmp_path / "grouped" / "table.parquet").num_row_groups == 11
+    pd.testing.assert_frame_equal(read_value(tmp_path / "grouped"), read_value(tmp_path / "whole"))
+    back = read_value(tmp_path / "grouped")
+    pd.testing.assert_frame_equal(back[["id", "x", "cat", "month", "flag"]], frame[["id", "x", "cat", "month", "flag"]])
+    assert back["late_text"].iloc[600:].eq("z").all() and back["late_text"].iloc[:600].isna().all()
+    empty = frame.iloc[:0]
+    write_value(empty, tmp_path / "empty")
+    assert read_value(tmp_path / "empty").shape == (0, frame.shape[1])
