@@ -167,6 +167,8 @@ def step_windows(dagster_home: Path) -> list[tuple[str, float, float, str]]:
                 elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
                     out.append((ev.step_key, starts.pop(ev.step_key), entry.timestamp,
                                 "ok" if ev.event_type_value == "STEP_SUCCESS" else "FAILED"))
+            # a step the process did not live to finish (killed, e.g. out of memory) runs to the process's end
+            out += [(step, start, None, "unfinished") for step, start in starts.items()]
             return sorted(out, key=lambda w: w[1])
     finally:
         if previous is None:
@@ -185,8 +187,9 @@ def stage_rows(windows, samples, t0: float, t1: float) -> list[dict]:
         return peak, peak - at_start, (upto[-1] if upto else 0.0) - cpu_start
 
     rows = []
-    spans = [("start-up", t0, windows[0][1] if windows else t1, "")] + list(windows) + \
-            [("wrap-up", windows[-1][2] if windows else t0, t1, "")]
+    windows = [(step, a, t1 if b is None else b, status) for step, a, b, status in windows]
+    spans = [("start-up", t0, windows[0][1] if windows else t1, "")] + windows + \
+            [("wrap-up", max(b for _, _, b, _ in windows) if windows else t0, t1, "")]
     for name, a, b, status in spans:
         peak, added, cpu = window_stats(a, b)
         rows.append({"stage": name, "seconds": b - a, "cpu": cpu, "peak_mb": peak, "added_mb": added, "status": status})
