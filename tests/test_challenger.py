@@ -314,14 +314,14 @@ def test_search_on_a_subsample_then_the_winner_refitted_on_all_fit_rows(german_x
     from models.challenger import FIXED_PARAMS
 
     Xd, Xt, yd, yt = german_xy
-    ch = XGBoostChallenger(SCALING, n_search=3, search_rows=350, seed=5).fit(Xd, yd, Xt, yt)
+    ch = XGBoostChallenger(SCALING, n_search=2, search_rows=350, seed=5, params={"n_estimators": 300}).fit(Xd, yd, Xt, yt)
     log = ch.search_log_
-    assert list(log["status"]) == ["fitted"] * 3 + ["winner refitted on all fit rows"]
+    assert list(log["status"]) == ["fitted"] * 2 + ["winner refitted on all fit rows"]
     take = ch.search_subsample(np.asarray(yd))
-    assert len(take) == log["rows"].iloc[0] == pytest.approx(350, abs=2) and log["rows"].iloc[3] == len(yd)
+    assert len(take) == log["rows"].iloc[0] == pytest.approx(350, abs=2) and log["rows"].iloc[2] == len(yd)
     assert yd[take].mean() == pytest.approx(yd.mean(), abs=0.005)  # stratified
     np.testing.assert_array_equal(take, ch.search_subsample(np.asarray(yd)))  # seeded
-    searched = log.iloc[:3]
+    searched = log.iloc[:2]
     winner = int(searched.loc[searched["valid_auc"].idxmax(), "candidate"])  # best validation AUC (no max_auc_gap)
     assert log.loc[log["chosen"], "candidate"].unique().tolist() == [winner]
     assert ch.best_params_ == ch.candidates()[winner]
@@ -329,11 +329,11 @@ def test_search_on_a_subsample_then_the_winner_refitted_on_all_fit_rows(german_x
     frame = ch.frame_
     dtrain = xgb.DMatrix(frame.transform(Xd), label=yd, enable_categorical=True)
     dvalid = xgb.DMatrix(frame.transform(Xt), label=yt, enable_categorical=True)
-    ref = xgb.train({**ch.best_params_, **FIXED_PARAMS, "seed": 5, "verbosity": 0}, dtrain, num_boost_round=2000,
+    ref = xgb.train({**ch.best_params_, **FIXED_PARAMS, "seed": 5, "verbosity": 0}, dtrain, num_boost_round=300,
                     evals=[(dvalid, "valid")], early_stopping_rounds=50, verbose_eval=False)
-    assert ch.best_iteration_ == ref.best_iteration == log["best_iteration"].iloc[3]
+    assert ch.best_iteration_ == ref.best_iteration == log["best_iteration"].iloc[2]
     np.testing.assert_allclose(ch.predict_proba(Xt), ref[: ref.best_iteration + 1].predict(dvalid), rtol=1e-6)
-    assert ch.valid_auc_ == pytest.approx(auc(yt, ch.predict_proba(Xt)), abs=1e-12) == log["valid_auc"].iloc[3]
+    assert ch.valid_auc_ == pytest.approx(auc(yt, ch.predict_proba(Xt)), abs=1e-12) == log["valid_auc"].iloc[2]
     # fewer fit rows than search_rows, or one candidate: no subsample, no second fit
     assert XGBoostChallenger(SCALING, n_search=3, search_rows=10_000).search_subsample(np.asarray(yd)) is None
     assert XGBoostChallenger(SCALING, n_search=1, search_rows=350).search_subsample(np.asarray(yd)) is None
