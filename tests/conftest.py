@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pipelines  # noqa: F401  first: sets OMP_WAIT_POLICY=PASSIVE before any test loads XGBoost/scikit-learn's OpenMP
 import pandas as pd
 import pytest
 
