@@ -44,18 +44,39 @@ def small_book(tmp_path_factory):
     return demo_warehouse(tmp_path_factory.mktemp("warehouse") / "book.duckdb", n_applications=20_000, months=36, seed=7)
 
 
+# The modules using the session's `demo_job` runs: under pytest-xdist they share one worker, so the runs are made once
+# (pytest_collection_modifyitems refuses a module that uses demo_job and is missing here).
+DEMO_JOB_MODULES = frozenset({"test_nightly_job.py", "test_notebooks.py", "test_orchestration.py", "test_report_browser.py",
+                              "test_report_numbers.py", "test_scoring.py"})
+
+
+def _work_unit(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    return "demo_job" if Path(path).name in DEMO_JOB_MODULES else path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs two pytest-xdist workers; each module runs whole on one worker, so its module fixtures
+    (servers, books, jobs) are built once, and the DEMO_JOB_MODULES run on one worker. (xdist's own loadgroup
+    cannot be used: it renames node ids, which pytest 9 no longer allows.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return ModuleScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`make test`: two workers, `--dist loadgroup`) each module runs whole on one worker, so its
-    module fixtures (servers, books, jobs) are built once, and every module using the session's `demo_job` runs goes
-    to one worker, so those runs are made once. Modules with a test marked slow, and the `demo_job`
-    group, are handed out first (the sort is stable: a module stays contiguous): the workers then finish
-    together instead of one starting the slowest module last."""
-    demo_job_modules = {item.module.__name__ for item in items if "demo_job" in getattr(item, "fixturenames", ())}
+    """The demo_job modules and the modules with a test marked slow are handed out first (the sort is stable, so a
+    module stays contiguous): the workers then finish together instead of one starting the slowest module last."""
     for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group("demo_job" if module in demo_job_modules else module))
-    slow = demo_job_modules | {item.module.__name__ for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: (item.module.__name__ not in slow, item.module.__name__ not in demo_job_modules))
+        if "demo_job" in getattr(item, "fixturenames", ()) and _work_unit(item.nodeid) != "demo_job":
+            raise pytest.UsageError(f"{item.nodeid} uses demo_job: add its module to DEMO_JOB_MODULES in tests/conftest.py")
+    slow = {_work_unit(item.nodeid) for item in items if item.get_closest_marker("slow")} | {"demo_job"}
+    items.sort(key=lambda item: (_work_unit(item.nodeid) not in slow, _work_unit(item.nodeid) != "demo_job"))
 
 
 def isolated_env(tmp: Path) -> dict[str, str]:
