@@ -84,6 +84,13 @@ def _group_codes(groups) -> np.ndarray:
     return codes
 
 
+def _group_classes(target, groups: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's group code (every row its own group without ``groups``) and, per group, whether any row is bad."""
+    codes = np.arange(len(target)) if groups is None else _group_codes(groups)
+    group_bad = np.bincount(codes, weights=np.asarray(target), minlength=int(codes.max(initial=-1)) + 1) > 0
+    return codes, group_bad
+
+
 def stratified_holdout(target: np.ndarray, fraction: float, rng: np.random.Generator,
                        groups: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask selecting ``fraction`` of each class, reproducibly, whole groups at a time.
@@ -92,11 +99,8 @@ def stratified_holdout(target: np.ndarray, fraction: float, rng: np.random.Gener
     rows is bad; ``fraction`` of the bad groups and of the good groups are drawn, so the
     holdout keeps the bad rate up to the size of the groups.
     """
-    target = np.asarray(target)
-    codes = np.arange(len(target)) if groups is None else _group_codes(groups)
-    n_groups = int(codes.max(initial=-1)) + 1
-    group_bad = np.bincount(codes, weights=target, minlength=n_groups) > 0
-    take = np.zeros(n_groups, dtype=bool)
+    codes, group_bad = _group_classes(target, groups)
+    take = np.zeros(len(group_bad), dtype=bool)
     for cls in (False, True):
         idx = np.flatnonzero(group_bad == cls)
         n_take = int(round(fraction * len(idx)))
@@ -112,11 +116,8 @@ def stratified_folds(target: np.ndarray, k: int, rng: np.random.Generator, group
     book's hundreds of thousands of customers take milliseconds (scikit-learn's
     ``StratifiedGroupKFold`` balances group by group in Python: minutes at that size).
     """
-    target = np.asarray(target)
-    codes = np.arange(len(target)) if groups is None else _group_codes(groups)
-    n_groups = int(codes.max(initial=-1)) + 1
-    group_bad = np.bincount(codes, weights=target, minlength=n_groups) > 0
-    fold = np.empty(n_groups, dtype=int)
+    codes, group_bad = _group_classes(target, groups)
+    fold = np.empty(len(group_bad), dtype=int)
     for cls in (False, True):
         idx = rng.permutation(np.flatnonzero(group_bad == cls))
         fold[idx] = np.arange(len(idx)) % k
