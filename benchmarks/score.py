@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from features.demo_book import generate_loan_book, write_duckdb  # noqa: E402
+from features.demo_book import generate_loan_book, write_duckdb
 
 TARGET_ROWS_PER_S = 100_000
 APPLICATIONS = 1_000_000
@@ -65,13 +65,14 @@ def job_env(tmp: Path) -> dict:
     return env
 
 
-def train(tmp: Path, n: int, months: int, seed: int) -> dict:
-    """Every candidate's logged model from a small demo book, through the real job."""
+def train(tmp: Path, n: int, months: int, seed: int, extra_config: str = "") -> dict:
+    """Every candidate's logged model from a small demo book, through the real job (``extra_config``: more
+    top-level YAML for its config, e.g. ``models: {xgboost: {params: {learning_rate: 0.03}}}``)."""
     apps, perf = generate_loan_book(n_applications=n, months=months, seed=seed)
     warehouse = tmp / "train.duckdb"
     write_duckdb(warehouse, apps, perf)
     config = tmp / "bench_score.yaml"
-    config.write_text(f"portfolio: {PORTFOLIO}\nsource:\n  kind: warehouse\n  url: duckdb:///{warehouse}\n")
+    config.write_text(f"portfolio: {PORTFOLIO}\nsource:\n  kind: warehouse\n  url: duckdb:///{warehouse}\n{extra_config}\n")
     t0 = time.perf_counter()
     proc = subprocess.run([creditpipe(), "run", "--config", str(config), "--workdir", str(tmp / "work")],
                           cwd=ROOT, env=job_env(tmp), capture_output=True, text=True)
@@ -141,7 +142,7 @@ def score(tmp: Path, model: str, path: Path, fmt: str) -> dict:
     rss, cpu = _time_v(proc.stderr) if timev else (None, None)
     if rss is None:  # peak of any child so far: exact only while this is the largest child
         rss = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
-    said = re.search(r" in ([\d.]+) s$", proc.stdout, re.M)
+    said = re.search(r" in ([\d.]+) s$", proc.stdout, re.MULTILINE)
     rows = re.search(r"scored ([\d,]+) applications", proc.stdout)
     report = out.with_name(out.name + ".summary.json")
     scoring_cpu = json.loads(report.read_text()).get("cpu_seconds") if report.exists() else None
@@ -231,7 +232,7 @@ def main() -> None:
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="creditpipe-score-"))
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+        log = lambda s: print(s, file=sys.stderr, flush=True)
         log(f"training on {args.train_applications:,} demo applications (creditpipe run) ...")
         trained = train(tmp, args.train_applications, args.months, args.seed)
         log(f"writing {args.applications:,} demo applications as {', '.join(args.formats)} ...")

@@ -106,18 +106,31 @@ def early_delinquency(performance: pd.DataFrame, application_month: pd.Series, d
     """
     if dpd < 1 or mob < 1:
         raise ModelError(f"early delinquency: dpd and mob must be >= 1, got dpd={dpd}, mob={mob}")
-    app_month = (application_month if isinstance(application_month.dtype, pd.PeriodDtype)
-                 else pd.to_datetime(application_month).dt.to_period("M"))
-    snap = pd.to_datetime(performance["snapshot_month"]).dt.to_period("M")
-    loan_month = app_month.reindex(performance["loan_id"].to_numpy())
-    mob_of_row = ((snap.dt.year.to_numpy() * 12 + snap.dt.month.to_numpy())
-                  - (loan_month.dt.year.to_numpy() * 12 + loan_month.dt.month.to_numpy()))
+    app_month = month_numbers(application_month)
+    snap = month_numbers(performance["snapshot_month"])
+    loan_month = pd.Series(app_month, index=application_month.index).reindex(performance["loan_id"].to_numpy()).to_numpy()
+    mob_of_row = snap - loan_month  # NaN (never a MOB) for a loan without an application month
     early_rows = (mob_of_row >= 1) & (mob_of_row <= mob)
     bad = (pd.to_numeric(performance["days_past_due"], errors="coerce").to_numpy() >= dpd) & early_rows
     flag = pd.Series(bad, index=performance["loan_id"].to_numpy()).groupby(level=0).max().astype(float)
-    newest = snap.max()
-    observable = app_month[(newest.year * 12 + newest.month) - (app_month.dt.year * 12 + app_month.dt.month) >= mob]
-    return flag.reindex(observable.index).fillna(0.0).reindex(app_month.index)
+    observable = application_month.index[np.nanmax(snap) - app_month >= mob]
+    return flag.reindex(observable).fillna(0.0).reindex(application_month.index)
+
+
+def month_numbers(values: pd.Series) -> np.ndarray:
+    """Months since January 1970 of dates or monthly periods, as floats (NaN where missing): month arithmetic
+    on plain numbers (a period's year and month attributes cost a second per million rows)."""
+    if isinstance(values.dtype, pd.PeriodDtype):
+        if values.dtype != pd.PeriodDtype("M"):
+            values = values.dt.asfreq("M")
+        ordinals, missing = values.array.asi8, values.isna().to_numpy()
+    else:
+        dates = pd.to_datetime(values)
+        ordinals = dates.to_numpy().astype("datetime64[M]").astype(np.int64)
+        missing = dates.isna().to_numpy()
+    out = ordinals.astype(float)
+    out[missing] = np.nan
+    return out
 
 
 class ChampionMonitor:

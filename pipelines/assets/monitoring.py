@@ -74,30 +74,59 @@ def monitor_champion(cfg: PortfolioConfig, champion, applications: pd.DataFrame,
 
     The development window is the application months of the last retrain's development split;
     every application of those months counts (rejects included), as every application counts now.
+
+    Every row any comparison reads (development window, newest months, recent vintages) is read and scored
+    once, and only the columns the champion reads are taken from ``applications``; no reason codes are
+    computed (PSI, CSI, grades and early delinquency read the PD, score, grade and inputs only).
     """
     m = cfg.monitoring
     pipeline = champion.unwrap_python_model().pipeline  # raw rows in, as `creditpipe score` reads them
+    ids = applications["application_id"].to_numpy()
     dated = "application_date" in applications.columns
     app_month = (pd.to_datetime(applications["application_date"]).dt.to_period("M") if dated
                  else pd.Series(pd.NaT, index=applications.index))
     if dated and "application_month" in modeling_sample.sample.columns:
         dev_months = pd.to_datetime(modeling_sample.split("dev")["application_month"]).dt.to_period("M").unique()
-        reference = applications[app_month.isin(dev_months).to_numpy()]
+        in_reference = app_month.isin(dev_months).to_numpy()
     else:  # undated: the development rows themselves (approved, labelled) are all there is to compare with
-        reference = applications[applications["application_id"].isin(modeling_sample.split("dev")["application_id"])]
-    current = newest_applications(applications, m.recent_months)
+        in_reference = np.isin(ids, modeling_sample.split("dev")["application_id"].to_numpy())
+    in_current = _positions_mask(newest_applications(_date_column(applications), m.recent_months), len(applications))
+    early = (early_delinquency(performance, app_month.set_axis(ids), m.early_dpd, m.early_mob)
+             if dated and len(performance) else pd.Series(dtype=float))
+    in_recent = recent_vintage_rows(ids, app_month, early, m.early_vintages)
 
-    def approved(frame: pd.DataFrame) -> np.ndarray:
-        return (frame["decision"] == "approved").to_numpy() if "decision" in frame.columns else np.ones(len(frame), bool)
+    scored = np.flatnonzero(in_reference | in_current | in_recent)
+    wanted = {*pipeline.input_columns, *pipeline.feature_columns, "decision"}
+    rows = pd.DataFrame({c: applications[c].take(scored) for c in applications.columns if c in wanted})
+    X, decided = pipeline.decisions(rows)
+    approved = ((rows["decision"] == "approved").to_numpy() if "decision" in rows.columns
+                else np.ones(len(rows), bool))
 
-    early = (early_delinquency(performance, app_month.set_axis(applications["application_id"].to_numpy()), m.early_dpd,
-                               m.early_mob) if dated and len(performance) else pd.Series(dtype=float))
-    ref_early = early.reindex(reference["application_id"].to_numpy()).to_numpy()
+    def part(mask: np.ndarray) -> np.ndarray:  # positions within the scored rows
+        return np.flatnonzero(mask[scored])
+
+    ref, cur, recent = part(in_reference), part(in_current), part(in_recent)
+    ref_early = early.reindex(ids[scored[ref]]).to_numpy()
     monitor = ChampionMonitor(policy(cfg), m.approval_cutoff).fit(
-        pipeline.predict(reference), pipeline.input_frame(reference), approved(reference), ref_early)
-    return monitor.evaluate(pipeline.predict(current), pipeline.input_frame(current), approved(current),
-                            recent_vintages(applications, app_month, early, pipeline, m.early_vintages),
+        decided.iloc[ref], X.iloc[ref], approved[ref], ref_early)
+    recent_early = (pd.DataFrame({"grade": decided["grade"].to_numpy()[recent],
+                                  "early": early.reindex(ids[scored[recent]]).to_numpy()})
+                    if in_recent.any() else None)
+    return monitor.evaluate(decided.iloc[cur], X.iloc[cur], approved[cur], recent_early,
                             model_features=model_features(champion))
+
+
+def _date_column(applications: pd.DataFrame) -> pd.DataFrame:
+    """The application date alone, positions as index (what :func:`newest_applications` reads; no copy of the rest)."""
+    if "application_date" not in applications.columns:
+        return pd.DataFrame(index=pd.RangeIndex(len(applications)))
+    return pd.DataFrame({"application_date": applications["application_date"].to_numpy()})
+
+
+def _positions_mask(frame: pd.DataFrame, n: int) -> np.ndarray:
+    mask = np.zeros(n, bool)
+    mask[frame.index.to_numpy()] = True
+    return mask
 
 
 def model_features(champion) -> list[str] | None:
@@ -108,13 +137,11 @@ def model_features(champion) -> list[str] | None:
     return None
 
 
-def recent_vintages(applications, app_month, early: pd.Series, pipeline, vintages: int) -> pd.DataFrame | None:
-    """Grade and early-delinquency flag of the approved loans of the newest ``vintages`` observable vintages."""
+def recent_vintage_rows(ids: np.ndarray, app_month: pd.Series, early: pd.Series, vintages: int) -> np.ndarray:
+    """Which applications are the loans of the newest ``vintages`` vintages observable for early delinquency."""
     observed = early.dropna()
     if observed.empty:
-        return None
-    loans = applications[applications["application_id"].isin(observed.index)]
-    months = app_month[loans.index]
-    loans = loans[months.isin(np.sort(months.unique())[-vintages:]).to_numpy()]
-    return pd.DataFrame({"grade": pipeline.predict(loans)["grade"].to_numpy(),
-                         "early": observed.reindex(loans["application_id"].to_numpy()).to_numpy()})
+        return np.zeros(len(ids), bool)
+    loans = np.isin(ids, observed.index.to_numpy())
+    months = app_month[loans]
+    return loans & app_month.isin(np.sort(months.unique())[-vintages:]).to_numpy()
