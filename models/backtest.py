@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.errors import UninformativeModelError
+from features.errors import ModelError, UninformativeModelError
+from features.sample import stratified_holdout
 from models import calibration_tests, discrimination, stability
 
 
@@ -60,8 +61,7 @@ def run_backtest(candidates: dict, sample: pd.DataFrame, features: list[str], da
     """
     preds = sample[[c for c in (id_column, "split", date_column, "target") if c in sample.columns]].copy()
     for name, model in candidates.items():
-        preds[f"pd_{name}"] = model.predict_proba(sample[features])
-        preds[f"score_{name}"] = model.score(sample[features])
+        preds[f"pd_{name}"], preds[f"score_{name}"] = model.pd_and_score(sample[features])
     split_rows, month_rows = [], []
     for name in candidates:
         dev_pd = preds.loc[preds["split"] == "dev", f"pd_{name}"].to_numpy()
@@ -82,20 +82,34 @@ def run_backtest(candidates: dict, sample: pd.DataFrame, features: list[str], da
 
 
 def walk_forward(develop, sample: pd.DataFrame, features: list[str], origins: int = 3,
-                 date_column: str = "application_month") -> pd.DataFrame:
+                 date_column: str = "application_month", max_train_rows: int | None = None,
+                 seed: int = 42) -> pd.DataFrame:
     """Develop afresh at ``origins`` earlier origins and score the months after each.
 
     The labelled months are cut at ``origins`` evenly spaced origins before the newest
     month; at each origin ``develop(train)`` gets the labelled rows dated before the
     origin (every column, so it can re-run binning, selection and fitting on them and
     nothing else) and returns a model whose PD and points score the loans from the origin
-    up to the next origin (the last window runs to the newest month). Returns one row per
-    origin: origin, train rows, scored rows, bads, AUC (DeLong interval), Gini, KS, and ``note``:
+    up to the next origin (the last window runs to the newest month).
+
+    With ``max_train_rows``, an origin with more rows before it develops on a stratified
+    (bad rate kept), seeded subsample of that many of them: the backtest measures how
+    stable the development procedure is over time, not the model that is registered, and
+    its cost then stays flat as the book grows. A capped origin's AUC is, if anything,
+    conservative (fewer rows than the registered model had). The scored rows are never
+    subsampled.
+
+    Returns one row per origin: origin, ``available_rows`` (labelled rows before the origin),
+    ``train_rows`` (those ``develop`` got), scored rows, bads, AUC (DeLong interval), Gini, KS, and ``note``:
     when the candidate comes out uninformative on an origin's rows
     (:class:`~features.errors.UninformativeModelError`, e.g. too few rows early in the history),
     that origin is not scored and the note says why; the backtest goes on.
     """
-    columns = ["origin", "train_rows", "rows", "bads", "auc", "auc_lower", "auc_upper", "gini", "ks", "ks_score", "note"]
+    if max_train_rows is not None and (isinstance(max_train_rows, bool) or not isinstance(max_train_rows, (int, np.integer))
+                                       or max_train_rows < 100):
+        raise ModelError(f"walk_forward: max_train_rows must be an integer of at least 100 or None, got {max_train_rows!r}")
+    columns = ["origin", "available_rows", "train_rows", "rows", "bads", "auc", "auc_lower", "auc_upper", "gini", "ks",
+               "ks_score", "note"]
     if date_column not in sample.columns or sample[date_column].isna().all():
         return pd.DataFrame(columns=columns)
     months = np.sort(pd.to_datetime(sample[date_column]).unique())
@@ -113,15 +127,19 @@ def walk_forward(develop, sample: pd.DataFrame, features: list[str], origins: in
         scored = sample[((dates >= origin) & ((dates < until) if until is not None else True)).to_numpy()]
         if train["target"].nunique() < 2 or scored["target"].nunique() < 2:
             continue
+        available = len(train)
+        if max_train_rows is not None and available > max_train_rows:
+            train = train[stratified_holdout(train["target"].to_numpy(), max_train_rows / available,
+                                             np.random.default_rng(seed))]
         y = scored["target"].to_numpy()
-        row = {"origin": pd.Timestamp(origin), "train_rows": len(train), "rows": len(scored), "bads": int(y.sum())}
+        row = {"origin": pd.Timestamp(origin), "available_rows": available, "train_rows": len(train), "rows": len(scored),
+               "bads": int(y.sum())}
         try:
             model = develop(train)
         except UninformativeModelError as exc:  # a finding about this origin's history, not a reason to stop the run
             rows.append({**row, "note": f"not developed: {exc}"})
             continue
-        rows.append({**row, **_discrimination(y, model.predict_proba(scored[features]), model.score(scored[features])),
-                     "note": ""})
+        rows.append({**row, **_discrimination(y, *model.pd_and_score(scored[features])), "note": ""})
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -106,6 +106,14 @@ class CreditModel:
     def score(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.estimator.score(X)).astype(int)
 
+    def pd_and_score(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """``predict_proba`` and ``score`` of the same rows from one pass of the estimator (a tree model's points
+        are a function of its raw PD: scoring its rows a second time cost the 1M backtest 7.5 s)."""
+        if not hasattr(self, "calibrator_"):
+            raise ModelError(f"candidate {self.name}: fit_calibration was not called")
+        raw = self.raw_pd(X)
+        return self.calibrator_.transform(raw), np.asarray(self.estimator.score(X, pd_raw=raw)).astype(int)
+
     def grade(self, X: pd.DataFrame) -> np.ndarray:
         return self.master_scale_.grade(self.predict_proba(X))
 

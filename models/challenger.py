@@ -37,6 +37,17 @@ Search (:class:`XGBoostChallenger`)
     customer: it is a training set only (the validation rows, the search's one evaluation
     set, are customer-disjoint from every fit row already).
 
+Early stopping
+    Every fit of the search (and the winner's refit) stops on the validation AUC: the
+    booster is cut at the round of the best validation AUC once ``early_stopping_rounds``
+    (50) rounds have passed without a better one. With ``eval_every=k`` the validation
+    AUC is taken every ``k``-th round (and at the round cap) instead of every round, so
+    the best round is the best of those: scoring the validation rows and computing their
+    AUC each round cost more than growing the tree on a 50k-row search subsample (12 ms
+    against 8 ms a round at 52k validation rows), and one round in five resolves the
+    stopping point to within rounds whose AUCs differ in the fifth decimal. Only the
+    validation rows are read, as before; ``eval_every=1`` is plain per-round early stopping.
+
 The evaluation set drives both early stopping and the choice of parameters, so its AUC
 is mildly optimistic; :class:`models.protocol.DevelopmentProtocol` passes the validation
 rows, never test or out of time, which stay unbiased.
@@ -213,6 +224,30 @@ def _check_monotone(monotone: dict[str, int], frame: RawFeatureFrame) -> dict[st
     return {k: int(v) for k, v in monotone.items() if v}
 
 
+class _EarlyStopping(xgb.callback.TrainingCallback):
+    """Stops training once ``patience`` rounds pass without a better validation AUC, read every ``every``-th
+    round and at the round cap (see "Early stopping" above); ``best_round`` is 0-based.
+
+    The validation margins come from the booster's prediction cache (each reading adds the trees grown since the
+    last), and the AUC is :func:`models.discrimination.auc` of them: the PD's ranking, without float32 ties.
+    """
+
+    def __init__(self, dvalid: xgb.DMatrix, y_valid: np.ndarray, every: int, patience: int, n_rounds: int):
+        super().__init__()
+        self.dvalid, self.y_valid, self.every, self.patience, self.n_rounds = dvalid, y_valid, every, patience, n_rounds
+        self.curve: dict[int, float] = {}
+        self.best_round, self.best_auc = -1, -np.inf
+
+    def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict) -> bool:
+        if (epoch + 1) % self.every and epoch + 1 < self.n_rounds:
+            return False
+        value = auc(self.y_valid, model.predict(self.dvalid, output_margin=True))
+        self.curve[epoch] = value
+        if value > self.best_auc:  # strictly better: a tie keeps the earlier, smaller booster
+            self.best_round, self.best_auc = epoch, value
+        return epoch - self.best_round >= self.patience
+
+
 class XGBoostChallenger:
     """XGBoost on the raw features with a time-boxed, seeded parameter search.
 
@@ -238,16 +273,19 @@ class XGBoostChallenger:
     search_rows : int, optional
         Fit rows the search's candidates are fitted on (a stratified, seeded subsample
         when there are more); the winner is refitted on all fit rows. None: all rows.
+    eval_every : int
+        Rounds between two validation AUCs of early stopping (1: every round).
 
     Fitted attributes: ``best_params_``, ``best_iteration_`` (0-based round of the best
     validation AUC; the booster is cut there), ``valid_auc_``, ``search_log_``,
-    ``evals_result_`` (validation AUC per round of the chosen candidate), ``booster_``.
+    ``evals_result_`` (round → validation AUC of the chosen candidate, at the rounds early
+    stopping read), ``booster_``.
     """
 
     def __init__(self, scaling: ScoreScaling | None = None, monotone: dict[str, int] | None = None,
                  params: dict | None = None, search_seconds: float = 60, n_search: int = 8, seed: int = 42,
                  categorical: Sequence[str] = (), max_auc_gap: float | None = None, fixed_rounds: int | None = None,
-                 search_rows: int | None = None):
+                 search_rows: int | None = None, eval_every: int = 1):
         if fixed_rounds is not None and fixed_rounds < 1:
             raise ModelError(f"challenger: fixed_rounds must be at least 1, got {fixed_rounds}")
         self.fixed_rounds = fixed_rounds  # set by frozen(): no search, no early stopping, no evaluation set
@@ -273,6 +311,9 @@ class XGBoostChallenger:
                                         or search_rows < 100):
             raise ModelError(f"challenger: search_rows must be an integer of at least 100 or None, got {search_rows!r}")
         self.search_rows = None if search_rows is None else int(search_rows)
+        if isinstance(eval_every, bool) or not isinstance(eval_every, (int, np.integer)) or eval_every < 1:
+            raise ModelError(f"challenger: eval_every must be an integer of at least 1, got {eval_every!r}")
+        self.eval_every = int(eval_every)
 
     # ------------------------------------------------------------------ search
     def candidates(self) -> list[dict]:
@@ -347,25 +388,22 @@ class XGBoostChallenger:
                          "best_iteration": final[4], "valid_auc": final[0], "fit_auc": final[1],
                          "seconds": time.monotonic() - t0})
         self.valid_auc_, self.fit_auc_, self.best_params_, self.booster_, self.best_iteration_, curve = final
-        self.evals_result_ = list(map(float, curve))
+        self.evals_result_ = {int(r): float(a) for r, a in curve.items()}
         self.n_rounds_, self.early_stopping_rounds_ = n_rounds, patience
         log = pd.DataFrame(rows)
         log["chosen"] = log["candidate"] == chosen
         self.search_log_ = log
         return self
 
-    @staticmethod
-    def _train(cand: dict, fixed: dict, dtrain: xgb.DMatrix, y: np.ndarray, dvalid: xgb.DMatrix, y_valid: np.ndarray,
-               n_rounds: int, patience: int) -> tuple:
+    def _train(self, cand: dict, fixed: dict, dtrain: xgb.DMatrix, y: np.ndarray, dvalid: xgb.DMatrix,
+               y_valid: np.ndarray, n_rounds: int, patience: int) -> tuple:
         """One parameter set, early-stopped on the validation rows: (valid AUC, fit AUC, params, booster cut at
-        the best round, best round, validation AUC per round)."""
-        history: dict = {}
-        booster = xgb.train({**cand, **fixed}, dtrain, num_boost_round=n_rounds, evals=[(dvalid, "valid")],
-                            early_stopping_rounds=patience, evals_result=history, verbose_eval=False)
-        best_it = int(booster.best_iteration)
-        booster = booster[: best_it + 1]
-        return (auc(y_valid, booster.predict(dvalid)), auc(y, booster.predict(dtrain)), cand, booster, best_it,
-                history["valid"]["auc"])
+        the best round, best round, round → validation AUC read by early stopping)."""
+        stop = _EarlyStopping(dvalid, y_valid, self.eval_every, patience, n_rounds)
+        booster = xgb.train({**cand, **fixed}, dtrain, num_boost_round=n_rounds, callbacks=[stop], verbose_eval=False)
+        booster = booster[: stop.best_round + 1]
+        return (auc(y_valid, booster.predict(dvalid)), auc(y, booster.predict(dtrain)), cand, booster, stop.best_round,
+                stop.curve)
 
     def frozen(self, rounds_scale: float = 1.0) -> "XGBoostChallenger":
         """An unfitted copy with the search winner fixed, to refit on other rows without an evaluation set.

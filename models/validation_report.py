@@ -364,6 +364,7 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
            f"{res['metrics']['final_fit']['calibrated_on']}. Development and validation numbers of the final model are "
            "therefore in-sample, no longer held out: the validation AUC above is the one the choice read, before the "
            "refit; test and out of time remain untouched."] if refit else []),
+        *([f"Final fit: {res['metrics']['final_fit']['reason']}."] if res["metrics"]["final_fit"].get("reason") else []),
         *overfitting_paragraphs(inp, res),
         calibration_paragraph(inp, res),
         recommendation(inp, res),
@@ -492,7 +493,10 @@ def build_sections(inp: ReportInputs, res: dict) -> list[Section]:
             f"Walk-forward: {chosen} developed afresh (binning, selection, fitting, calibration) on the development, "
             "validation and out-of-time rows before each origin, scored on the months after it (test rows excluded; "
             "train_rows and rows in the table). Origins keep the simpler path: fitted on their fit rows and calibrated "
-            "on their validation rows, with no final refit or cross-fitting", res["walk_forward"]))
+            "on their validation rows, with no final refit or cross-fitting. Where available_rows exceeds train_rows "
+            "the origin developed on a stratified, seeded subsample of the rows before it (models.walk_forward_rows): "
+            "the walk-forward measures the procedure's stability over time, not the registered model",
+            res["walk_forward"]))
         backtest.tables.append(Table("Walk-forward stability", res["walk_forward_summary"]))
 
     cutoff = Section("Cut-off strategy", "cutoff", tables=[Table(

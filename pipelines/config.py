@@ -153,6 +153,9 @@ class XGBoostConfig(_Strict):
     # the search's candidates fit on a stratified, seeded subsample of this many fit rows (its cost stays flat as the
     # book grows), then the winner is refitted on all fit rows; null: the search fits every candidate on all fit rows
     search_rows: int | None = Field(50_000, ge=100)
+    # early stopping reads the validation AUC every this many rounds (1: every round); scoring the validation rows each
+    # round costs more than growing a tree on the search subsample (models/challenger.py, "Early stopping")
+    eval_every: int = Field(5, ge=1, le=50)
     # monotone constraints: "requested" = from the fitted WOE trend of every variable the modeler gave a
     # binning.monotonic_trends entry; "binning" = of every monotone numeric variable; "none"; or per feature +1/-1
     monotone: Literal["requested", "binning", "none"] | dict[str, Literal[-1, 1]] = "requested"
@@ -187,9 +190,14 @@ class ModelsConfig(_Strict):
     # which candidate is registered: the best validation AUC, or the scorecard (test is only reported)
     choose_by: Literal["validation_auc", "scorecard"] = "validation_auc"
     # after the choice, each candidate's settled configuration is refitted on all development rows (fit + validation) and
-    # calibrated on cross-fitted out-of-fold PDs ("development"), or kept as fitted on the fit rows ("fit_rows")
-    final_fit: Literal["development", "fit_rows"] = "development"
+    # calibrated on cross-fitted out-of-fold PDs ("development"), or kept as fitted on the fit rows ("fit_rows");
+    # "auto": "development" when the fit rows hold fewer than refit_below_bads bads, else "fit_rows" (models/protocol.py)
+    final_fit: Literal["auto", "development", "fit_rows"] = "auto"
+    refit_below_bads: int = Field(5_000, ge=0)
     walk_forward_origins: int = Field(3, ge=0, le=24)
+    # an origin with more labelled rows before it develops on a stratified, seeded subsample of this many (the backtest
+    # measures the procedure's stability, not the registered model); null: every row before the origin
+    walk_forward_rows: int | None = Field(50_000, ge=100)
     # fit minus validation AUC above this is overfitting: a warning, a flag in metrics.json, and the search and the
     # choice pass such candidates over while another stays within it (0.10 AUC = 0.20 Gini)
     max_auc_gap: float = Field(0.10, gt=0, lt=1)
@@ -419,7 +427,10 @@ def parse_config(raw: dict[str, Any], origin: str = "config") -> PortfolioConfig
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "tagged-union")))
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"'{key}': {msg}")
+            value = err.get("input")  # the value given, when it is one (not a whole block, not a missing key)
+            got = "" if err["type"] in ("extra_forbidden", "missing") or isinstance(value, (dict, list)) \
+                else f", got {value!r}"
+            problems.append(f"'{key}': {msg}{got}")
         raise ConfigError(f"{origin}: invalid portfolio config: " + "; ".join(problems)) from None
 
 

@@ -59,7 +59,7 @@ def build_estimators(cfg: PortfolioConfig, binner: WoeBinner, selected: list[str
         out["xgboost"] = XGBoostChallenger(scaling, monotone=monotone, params=m.xgboost.params,
                                            search_seconds=m.xgboost.search_seconds if search else 0.0,
                                            n_search=m.xgboost.n_search if search else 1,
-                                           search_rows=m.xgboost.search_rows,
+                                           search_rows=m.xgboost.search_rows, eval_every=m.xgboost.eval_every,
                                            seed=cfg.sample.seed, categorical=categorical, max_auc_gap=m.max_auc_gap)
     if m.hist_gradient_boosting.enabled:
         out["hist_gradient_boosting"] = HistGradientBoostingCandidate(scaling, monotone=monotone,
@@ -77,7 +77,7 @@ def build_protocol(cfg: PortfolioConfig) -> DevelopmentProtocol:
         return CreditModel(name, estimator, calibration, m.grades, m.reason_codes, m.labels, m.exact_reasons)
 
     return DevelopmentProtocol(wrap=wrap, choose_by=m.choose_by, max_auc_gap=m.max_auc_gap, final_fit=m.final_fit,
-                               cross_fit_folds=c.cross_fit_folds, seed=cfg.sample.seed,
+                               refit_below_bads=m.refit_below_bads, cross_fit_folds=c.cross_fit_folds, seed=cfg.sample.seed,
                                group_column=cfg.sample.customer_column)
 
 

@@ -139,11 +139,37 @@ def test_early_stopping_cuts_the_booster_at_the_best_validation_round(taiwan_xy,
     ch = taiwan_challenger
     curve = ch.evals_result_
     assert ch.best_iteration_ + 1 < ch.n_rounds_  # stopped well before the 2000-round cap
-    assert len(curve) == ch.best_iteration_ + 1 + ch.early_stopping_rounds_
-    assert curve[ch.best_iteration_] == max(curve)
+    assert list(curve) == list(range(ch.best_iteration_ + 1 + ch.early_stopping_rounds_))  # eval_every=1: each round
+    assert curve[ch.best_iteration_] == max(curve.values())
     assert ch.booster_.num_boosted_rounds() == ch.best_iteration_ + 1
     _, Xt, _, yt = taiwan_xy
     assert auc(yt, ch.predict_proba(Xt)) == pytest.approx(curve[ch.best_iteration_], abs=1e-5)
+
+
+def test_eval_every_reads_every_kth_round_and_cuts_at_the_best_of_those(german_xy):
+    """eval_every=5: the validation AUC is read at rounds 5, 10, ... only; the booster is cut at the best reading
+    and training stops 50 rounds after it. Each reading equals scikit-learn's AUC of a plain booster cut there."""
+    import xgboost as xgb
+    from sklearn.metrics import roc_auc_score
+
+    from models.challenger import FIXED_PARAMS
+
+    Xd, Xt, yd, yt = german_xy
+    ch = XGBoostChallenger(SCALING, n_search=1, eval_every=5).fit(Xd, yd, Xt, yt)
+    curve, best = ch.evals_result_, ch.best_iteration_
+    assert list(curve) == list(range(4, best + 51, 5))  # 0-based rounds 4, 9, ...; stopped 50 rounds past the best
+    assert (best + 1) % 5 == 0 and curve[best] == max(curve.values())
+    assert ch.booster_.num_boosted_rounds() == best + 1
+    frame = ch.frame_
+    plain = xgb.train({**ch.best_params_, **FIXED_PARAMS, "seed": 42, "verbosity": 0},
+                      xgb.DMatrix(frame.transform(Xd), label=yd, enable_categorical=True), num_boost_round=max(curve) + 1)
+    dvalid = xgb.DMatrix(frame.transform(Xt), enable_categorical=True)
+    for r in list(curve)[::4]:
+        assert curve[r] == pytest.approx(roc_auc_score(yt, plain[: r + 1].predict(dvalid, output_margin=True)), abs=1e-12)
+    assert ch.valid_auc_ == pytest.approx(curve[best], abs=1e-6)  # the PD ranks as the margin (float32 ties aside)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ModelError, match=f"eval_every must be an integer of at least 1, got {bad!r}"):
+            XGBoostChallenger(SCALING, eval_every=bad)
 
 
 # --------------------------------------------------------------------------- monotone constraints

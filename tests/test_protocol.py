@@ -220,6 +220,39 @@ def test_final_fit_reads_development_only_and_calibrates_on_out_of_fold_pds(samp
         _protocol(final_fit="everything")
 
 
+def test_final_fit_auto_refits_below_the_bad_count_and_records_why(sample):
+    """final_fit='auto': the fit rows' bad count against refit_below_bads decides between the refit on development
+    and the fit-rows model; the model says which was used and why (the report and metrics.json read it)."""
+    features = ["x1", "x2", "noise"]
+    bads = int(sample.loc[sample["split"] == "dev", "target"].sum())
+    few = _protocol(final_fit="auto", refit_below_bads=bads + 1)  # one bad short of the threshold: refit
+    log: list = []
+    model = few.fit({"scorecard": SpyCandidate("noise", log)}, sample, features)["scorecard"]
+    assert len([kind for kind, _ in log if kind == "fit"]) == 1 + 3 + 1  # settle, three folds, final
+    assert model.development["final_fit"] == "development" and model.development["setting"] == "auto"
+    assert model.development["reason"] == (
+        f"models.final_fit is 'auto' and the fit rows hold {bads:,} bads, fewer than models.refit_below_bads "
+        f"({bads + 1:,}): a quarter more rows still moves the model, so it is refitted on all development rows")
+    plenty = _protocol(final_fit="auto", refit_below_bads=bads)  # exactly at the threshold: keep the fit-rows model
+    log = []
+    model = plenty.fit({"scorecard": SpyCandidate("noise", log)}, sample, features)["scorecard"]
+    assert [kind for kind, _ in log].count("fit") == 1
+    assert model.development["final_fit"] == "fit_rows" and model.development["calibrated_on"] == "the validation rows"
+    assert model.development["reason"].startswith(f"models.final_fit is 'auto' and the fit rows hold {bads:,} bads, "
+                                                  f"at least models.refit_below_bads ({bads:,})")
+    assert model.master_scale_.dev_counts_.sum() == (sample["split"] == "validation").sum()  # calibrated on validation
+    # a fixed setting is used as set, whatever the count, and says so
+    fixed = _protocol(final_fit="fit_rows").fit({"scorecard": SpyCandidate("noise", [])}, sample, features)["scorecard"]
+    assert fixed.development["reason"] == "models.final_fit is 'fit_rows'"
+    # the report's table of rows used follows the final fit in use
+    assert "final fit (configuration fixed above)" not in set(rows_table(sample, final_fit=model.development["final_fit"])["step"])
+    with pytest.raises(ModelError, match="final_fit 'auto' needs refit_below_bads"):
+        _protocol(final_fit="auto")
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ModelError, match=f"refit_below_bads must be an integer >= 0, got {bad!r}"):
+            _protocol(final_fit="auto", refit_below_bads=bad)
+
+
 def test_frozen_xgboost_fixes_the_winner_and_scales_the_rounds(sample):
     features = ["x1", "x2", "noise"]
     dev, valid = sample[sample["split"] == "dev"], sample[sample["split"] == "validation"]
@@ -241,10 +274,10 @@ def test_xgboost_stops_early_on_the_validation_rows_only(sample, monkeypatch):
     eval_rows, train_rows = [], []
     train = xgb.train
 
-    def spy(params, dtrain, *args, evals=(), **kwargs):
+    def spy(params, dtrain, *args, callbacks=(), **kwargs):  # early stopping's callback holds the evaluation set
         train_rows.append(dtrain.num_row())
-        eval_rows.extend(d.num_row() for d, _ in evals)
-        return train(params, dtrain, *args, evals=evals, **kwargs)
+        eval_rows.extend(cb.dvalid.num_row() for cb in callbacks)
+        return train(params, dtrain, *args, callbacks=callbacks, **kwargs)
 
     monkeypatch.setattr(xgb, "train", spy)
     est = XGBoostChallenger(n_search=2, search_seconds=60, params={"n_estimators": 50})
@@ -261,9 +294,9 @@ def test_xgboost_search_subsample_is_of_fit_rows_and_stops_on_validation(sample,
     seen = []
     train = xgb.train
 
-    def spy(params, dtrain, *args, evals=(), **kwargs):
-        seen.append((dtrain.get_label().copy(), [d.num_row() for d, _ in evals]))
-        return train(params, dtrain, *args, evals=evals, **kwargs)
+    def spy(params, dtrain, *args, callbacks=(), **kwargs):  # early stopping's callback holds the evaluation set
+        seen.append((dtrain.get_label().copy(), [cb.dvalid.num_row() for cb in callbacks]))
+        return train(params, dtrain, *args, callbacks=callbacks, **kwargs)
 
     monkeypatch.setattr(xgb, "train", spy)
     n = sample["split"].value_counts()

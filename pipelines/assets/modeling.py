@@ -67,8 +67,10 @@ def candidates(context: dg.AssetExecutionContext, portfolio: PortfolioResource, 
     models = fit_candidates(build_protocol(cfg), estimators, modeling_sample.sample, modeling_sample.features)
     for name, reason in models.dropped.items():
         context.log.warning(f"candidate {name} dropped as uninformative: {reason}")
-    if cfg.models.final_fit == "development":
+    refitted = {n: m for n, m in models.items() if m.development["final_fit"] == "development"}
+    context.log.info(f"final fit: {next(iter(models.values())).development['reason']}")
+    if refitted:
         context.log.info("final fit on all development rows, calibrated on cross-fitted out-of-fold PDs ("
                          f"{cfg.models.calibration.cross_fit_folds} folds): "
-                         + ", ".join(f"{n} {m.refit_seconds_:.1f} s" for n, m in models.items()))
+                         + ", ".join(f"{n} {m.refit_seconds_:.1f} s" for n, m in refitted.items()))
     return models

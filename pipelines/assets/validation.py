@@ -27,7 +27,8 @@ def backtest(context: dg.AssetExecutionContext, portfolio: PortfolioResource, mo
     result = run_backtest(candidates, sample, features)
     context.log.info(f"chosen candidate (validation AUC): {chosen}\n" + result.by_split.to_string(index=False))
     labelled = sample[sample["split"] != "test"]  # walk forward over time on everything but the test holdout
-    walk = walk_forward(refit_function(cfg, chosen, features), labelled, features, origins=cfg.models.walk_forward_origins)
+    walk = walk_forward(refit_function(cfg, chosen, features), labelled, features, origins=cfg.models.walk_forward_origins,
+                        max_train_rows=cfg.models.walk_forward_rows, seed=cfg.sample.seed)
     if len(walk):
         context.log.info("walk-forward:\n" + walk.to_string(index=False))
     return BacktestResult(backtest=result, chosen=chosen, walk_forward=walk)
