@@ -40,7 +40,9 @@ def rank_reasons(values: Any, names: Sequence[str], top_n: int = 4, labels: dict
     top_n = int(top_n)
     names = [str(n) for n in names]
     v = np.asarray(values)
-    if v.dtype.kind not in "iu":  # whole numbers (points lost) are ranked as they are: no float copy
+    # whole numbers (points lost) and float32 (tree attributions) are ranked as they are, without a float64
+    # copy: widening is exact, so the order, the ties and the values reported are the same
+    if v.dtype.kind not in "iu" and v.dtype != np.float32:
         v = v.astype(float, copy=False)
     if v.ndim != 2 or v.shape[1] != len(names):
         raise ModelError(f"reason codes: values have shape {v.shape} but there are {len(names)} feature names")
