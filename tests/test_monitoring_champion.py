@@ -73,10 +73,19 @@ def reference_monitoring(cfg, champion, applications, performance, sample):
     """Every population copied out of the applications and scored whole with `predict` (reason codes included)."""
     m = cfg.monitoring
     pipeline = champion.unwrap_python_model().pipeline
+    dated = "application_date" in applications.columns
+    approved = lambda frame: (frame["decision"] == "approved").to_numpy()
+    current = newest_applications(applications, m.recent_months)
+    if not dated:  # the development rows themselves; no early delinquency without dates
+        reference = applications[applications["application_id"].isin(sample.split("dev")["application_id"])]
+        monitor = ChampionMonitor(policy(cfg), m.approval_cutoff).fit(
+            pipeline.predict(reference), pipeline.input_frame(reference), approved(reference),
+            np.full(len(reference), np.nan))
+        return monitor.evaluate(pipeline.predict(current), pipeline.input_frame(current), approved(current), None,
+                                model_features=model_features(champion))
     app_month = pd.to_datetime(applications["application_date"]).dt.to_period("M")
     dev_months = pd.to_datetime(sample.split("dev")["application_month"]).dt.to_period("M").unique()
     reference = applications[app_month.isin(dev_months).to_numpy()]
-    current = newest_applications(applications, m.recent_months)
     early = early_delinquency(performance, app_month.set_axis(applications["application_id"].to_numpy()),
                               m.early_dpd, m.early_mob)
     observed = early.dropna()
@@ -85,7 +94,6 @@ def reference_monitoring(cfg, champion, applications, performance, sample):
     loans = loans[months.isin(np.sort(months.unique())[-m.early_vintages:]).to_numpy()]
     recent = pd.DataFrame({"grade": pipeline.predict(loans)["grade"].to_numpy(),
                            "early": observed.reindex(loans["application_id"].to_numpy()).to_numpy()})
-    approved = lambda frame: (frame["decision"] == "approved").to_numpy()
     monitor = ChampionMonitor(policy(cfg), m.approval_cutoff).fit(
         pipeline.predict(reference), pipeline.input_frame(reference), approved(reference),
         early.reindex(reference["application_id"].to_numpy()).to_numpy())
@@ -103,6 +111,17 @@ def test_monitoring_equals_scoring_each_population_whole(job, candidate):
     assert got.summary() == want.summary()
     for name in ("populations", "csi", "grades", "early"):
         pd.testing.assert_frame_equal(getattr(got, name), getattr(want, name), check_exact=True)
+
+
+def test_undated_applications_compare_the_development_rows_with_every_application(job):
+    cfg, apps, perf, sample, pipelines = job
+    undated = apps.drop(columns="application_date")
+    champion = champion_of(pipelines["scorecard"])
+    got = monitor_champion(cfg, champion, undated, perf, sample)
+    want = reference_monitoring(cfg, champion, undated, perf, sample)
+    assert got.populations["reference_rows"].iloc[0] == len(sample.split("dev"))
+    assert got.populations["current_rows"].iloc[0] == len(apps) and got.early.empty
+    assert got.summary() == want.summary()
 
 
 @pytest.mark.parametrize("candidate", ["scorecard", "xgboost"])
