@@ -176,10 +176,13 @@ class DevelopmentProtocol:
         final_fit, reason = self.final_fit_for(fit["target"].to_numpy())
         out = {}
         for name, estimator in estimators.items():
-            estimator.fit(fit[features], fit["target"].to_numpy(), valid[features], valid["target"].to_numpy())
-            model = self.wrap(name, estimator).fit_calibration(valid[features], valid["target"].to_numpy())
-            choice = {role: discrimination.auc(rows["target"].to_numpy(), model.predict_proba(rows[features]))
-                      for role, rows in (("dev", fit), ("validation", valid))} if self.record_choice else {}
+            y_valid = valid["target"].to_numpy()
+            estimator.fit(fit[features], fit["target"].to_numpy(), valid[features], y_valid)
+            raw_valid = np.asarray(estimator.predict_proba(valid[features]), dtype=float)  # once: calibration and choice
+            model = self.wrap(name, estimator).calibrate(raw_valid, y_valid)
+            choice = {"dev": discrimination.auc(fit["target"].to_numpy(), model.predict_proba(fit[features])),
+                      "validation": discrimination.auc(y_valid, model.calibrator_.transform(raw_valid))} \
+                if self.record_choice else {}
             if final_fit == "development":
                 model = self.refit(name, estimator, sample, features, len(fit))
             model.development = {**model.development, "setting": self.final_fit, "reason": reason}

@@ -353,7 +353,7 @@ def test_walk_forward_develops_each_origin_on_earlier_rows_only(german, monkeypa
     cfg = PortfolioConfig(source={"kind": "warehouse"}, models={"xgboost": {"enabled": False}},
                           binning={"max_n_bins": 4, "special_codes": {}}, selection={"max_features": 6})
     seen: list[tuple[str, pd.Index]] = []
-    for cls, method in ((WoeBinner, "fit"), (WoeLogisticScorecard, "fit"), (CreditModel, "fit_calibration")):
+    for cls, method in ((WoeBinner, "fit"), (WoeLogisticScorecard, "fit"), (WoeLogisticScorecard, "predict_proba")):
         original = getattr(cls, method)
 
         def spy(self, X, *args, _original=original, _name=f"{cls.__name__}.{method}", **kwargs):
@@ -363,13 +363,16 @@ def test_walk_forward_develops_each_origin_on_earlier_rows_only(german, monkeypa
         monkeypatch.setattr(cls, method, spy)
     walk = walk_forward(refit_function(cfg, "scorecard", features), frame, features, origins=3)
     assert len(walk) == 3
-    per_origin = [seen[i:i + 3] for i in range(0, len(seen), 3)]
+    # per origin: binning, fitting, the raw PDs calibration reads, then the walk-forward scoring the months after it
+    per_origin = [seen[i:i + 4] for i in range(0, len(seen), 4)]
     assert len(per_origin) == 3
     for origin, calls in zip(walk["origin"], per_origin):
-        assert [name for name, _ in calls] == ["WoeBinner.fit", "WoeLogisticScorecard.fit", "CreditModel.fit_calibration"]
+        assert [name for name, _ in calls] == ["WoeBinner.fit", "WoeLogisticScorecard.fit",
+                                               "WoeLogisticScorecard.predict_proba", "WoeLogisticScorecard.predict_proba"]
         used = calls[0][1].union(calls[1][1]).union(calls[2][1])
         assert frame.loc[used, "application_month"].max() < origin  # no future row
         assert not calls[0][1].intersection(calls[2][1]).size  # calibration rows are held out from fitting
+        assert frame.loc[calls[3][1], "application_month"].min() >= origin  # scored: the months from the origin on
 
 
 def test_the_configs_binning_threads_and_search_rows_reach_the_estimators(sample):
