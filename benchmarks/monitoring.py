@@ -15,6 +15,9 @@
    champion: wall seconds, CPU seconds of this process (all threads), peak RSS during the
    call (sampled every 0.05 s) above the RSS at its start, the rows scored, the status and
    score PSI. ``--profile`` adds a cProfile breakdown per candidate.
+4. CPU seconds of re-scoring the sample's dev, test and out-of-time rows as ``champion_comparison``
+   does (``ScoringPipeline.predict``, reason codes included) and with ``ScoringPipeline.decisions``
+   (the same PD, score and grade, no reason codes).
 
 Target (issue 13): the whole nightly run <= 2 min and <= 4 GB at 1M applications; the
 monitoring step is a few seconds of it and adds little memory on top of the tables it reads.
@@ -95,11 +98,13 @@ def measure(cfg, champion, apps, perf, sample, profile: bool) -> dict:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     sampler.stop.set()
     sampler.join()
+    comparison = comparison_rescoring(champion, sample)
     pops = result.populations.set_index("population")["reference_rows"].to_dict()
     current = result.populations.set_index("population")["current_rows"].to_dict()
     row = {"wall": wall, "cpu": cpu, "peak_mb": sampler.peak_mb, "added_mb": sampler.peak_mb - sampler.start_mb,
            "reference": pops["through the door"], "current": current["through the door"],
-           "status": result.status, "score_psi": result.score_psi, "notes": result.notes, "result": result}
+           "status": result.status, "score_psi": result.score_psi, "notes": result.notes, "result": result,
+           **comparison}
     if prof:
         stats = pstats.Stats(prof)
         stats.sort_stats("cumulative").print_stats(25)
@@ -112,6 +117,21 @@ def trees(champion) -> str:
 
     estimator = champion.unwrap_python_model().pipeline.model.estimator
     return str(estimator.booster_.num_boosted_rounds()) if isinstance(estimator, XGBoostChallenger) else "-"
+
+
+def comparison_rescoring(champion, sample) -> dict:
+    """CPU seconds of re-scoring the sample's dev, test and oot rows as ``champion_comparison`` does (``predict``:
+    reason codes included) and without reason codes (``decisions``: the same PD, score and grade)."""
+    pipeline = champion.unwrap_python_model().pipeline
+    splits = [sample.split(s) for s in ("dev", "test", "oot")]
+    c0 = time.process_time()
+    for rows in splits:
+        pipeline.predict(rows)
+    c1 = time.process_time()
+    for rows in splits:
+        pipeline.decisions(rows)
+    return {"comparison_rows": sum(len(r) for r in splits), "predict_cpu": c1 - c0,
+            "decisions_cpu": time.process_time() - c1}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['peak_mb']:11,.0f} {r['added_mb']:7,.0f}  {r['status']:<6}  {r['score_psi']:.6f}")
         for note in r["notes"]:
             print(f"    note: {note}")
+    print("\nre-scoring the sample's dev + test + oot rows as champion_comparison does (CPU s)")
+    print(f"{'champion':<10} {'rows':>9} {'predict (with reasons)':>23} {'decisions (no reasons)':>23}")
+    for r in rows:
+        print(f"{r['champion']:<10} {r['comparison_rows']:>9,} {r['predict_cpu']:23.1f} {r['decisions_cpu']:23.1f}")
     return 0
 
 
