@@ -108,13 +108,17 @@ def early_delinquency(performance: pd.DataFrame, application_month: pd.Series, d
         raise ModelError(f"early delinquency: dpd and mob must be >= 1, got dpd={dpd}, mob={mob}")
     app_month = month_numbers(application_month)
     snap = month_numbers(performance["snapshot_month"])
-    loan_month = pd.Series(app_month, index=application_month.index).reindex(performance["loan_id"].to_numpy()).to_numpy()
-    mob_of_row = snap - loan_month  # NaN (never a MOB) for a loan without an application month
+    # each performance row's application by position (-1: a loan without an application), no loan-id index
+    # and no group-by: a few arrays of the performance table's length (6.7M rows at 1M applications)
+    at = application_month.index.get_indexer(performance["loan_id"].to_numpy())
+    mob_of_row = snap - np.where(at >= 0, app_month[at], np.nan)  # NaN (never a MOB) without an application month
     early_rows = (mob_of_row >= 1) & (mob_of_row <= mob)
+    del mob_of_row
     bad = (pd.to_numeric(performance["days_past_due"], errors="coerce").to_numpy() >= dpd) & early_rows
-    flag = pd.Series(bad, index=performance["loan_id"].to_numpy()).groupby(level=0).max().astype(float)
-    observable = application_month.index[np.nanmax(snap) - app_month >= mob]
-    return flag.reindex(observable).fillna(0.0).reindex(application_month.index)
+    flag = np.zeros(len(application_month))
+    flag[at[bad]] = 1.0
+    observable = np.nanmax(snap) - app_month >= mob
+    return pd.Series(np.where(observable, flag, np.nan), index=application_month.index)
 
 
 def month_numbers(values: pd.Series) -> np.ndarray:

@@ -143,3 +143,25 @@ def test_month_numbers_are_period_arithmetic():
     np.testing.assert_array_equal(month_numbers(dates), want)
     np.testing.assert_array_equal(month_numbers(periods), want)
     np.testing.assert_array_equal(month_numbers(dates.dt.strftime("%Y-%m-%d")), want)  # text dates as read from a file
+
+
+def test_early_delinquency_equals_period_arithmetic_and_a_group_by(job):
+    """Against the straightforward computation: monthly periods, a loan-id index and a group-by per loan."""
+    cfg, apps, perf, _, _ = job
+    m = cfg.monitoring
+    app_month = pd.to_datetime(apps["application_date"]).dt.to_period("M").set_axis(apps["application_id"].to_numpy())
+    snap = pd.to_datetime(perf["snapshot_month"]).dt.to_period("M")
+    loan_month = app_month.reindex(perf["loan_id"].to_numpy())
+    mob_of_row = ((snap.dt.year.to_numpy() * 12 + snap.dt.month.to_numpy())
+                  - (loan_month.dt.year.to_numpy() * 12 + loan_month.dt.month.to_numpy()))
+    bad = (perf["days_past_due"].to_numpy() >= m.early_dpd) & (mob_of_row >= 1) & (mob_of_row <= m.early_mob)
+    flag = pd.Series(bad, index=perf["loan_id"].to_numpy()).groupby(level=0).max().astype(float)
+    newest = snap.max()
+    observable = app_month[(newest.year * 12 + newest.month) - (app_month.dt.year * 12 + app_month.dt.month)
+                           >= m.early_mob]
+    want = flag.reindex(observable.index).fillna(0.0).reindex(app_month.index)
+    got = early_delinquency(perf, app_month, m.early_dpd, m.early_mob)
+    assert want.notna().sum() > 1000 and 0 < want.sum() < want.notna().sum()  # observed loans, some early bads
+    pd.testing.assert_series_equal(got, want, check_exact=True)
+    pd.testing.assert_series_equal(early_delinquency(perf, app_month.dt.to_timestamp(), m.early_dpd, m.early_mob), want,
+                                   check_exact=True)  # dates read as dates
