@@ -91,7 +91,12 @@ def test_every_table_heading_names_its_rows(run):
         assert f"{name}: {_fmt(m['rows'])} rows, {_fmt(m['bads'])} bads" in htmllib.unescape(page)
     steps = {r["step"]: r for r in _table(page, "Rows used by each step")}
     m = metrics["metrics"]
-    assert m["final_fit"]["final_fit"] == "development"  # the default: refit on all development rows after the choice
+    # the default 'auto' refits on all development rows after the choice: the demo book's fit rows hold < 5,000 bads
+    assert m["final_fit"]["final_fit"] == "development" and m["final_fit"]["setting"] == "auto"
+    bads = _fmt(m["dev"]["bads"])
+    assert m["final_fit"]["reason"].startswith(f"models.final_fit is 'auto' and the fit rows hold {bads} bads, fewer "
+                                               "than models.refit_below_bads (5,000)")
+    assert f"Final fit: {m['final_fit']['reason']}." in htmllib.unescape(page)  # the report says which and why
     assert steps["calibration (to settle the configuration)"]["rows used"] == "validation"
     assert steps["fit (to settle the configuration)"]["rows"] == _fmt(m["dev"]["rows"])
     development = m["dev"]["rows"] + m["validation"]["rows"]
