@@ -95,20 +95,24 @@ def monitor_champion(cfg: PortfolioConfig, champion, applications: pd.DataFrame,
              if dated and len(performance) else pd.Series(dtype=float))
     in_recent = recent_vintage_rows(ids, app_month, early, m.early_vintages)
 
-    scored = np.flatnonzero(in_reference | in_current | in_recent)
+    # the reference rows, then the current rows, then recent loans in neither: each comparison reads one
+    # contiguous block (a view, not a copy) in the applications' order; a row in two populations is scored twice
+    ref_rows, cur_rows = np.flatnonzero(in_reference), np.flatnonzero(in_current)
+    scored = np.concatenate([ref_rows, cur_rows, np.flatnonzero(in_recent & ~in_reference & ~in_current)])
+    ref, cur = slice(0, len(ref_rows)), slice(len(ref_rows), len(ref_rows) + len(cur_rows))
+    place = np.full(len(applications), -1)
+    place[scored[::-1]] = np.arange(len(scored))[::-1]  # each application's first place among the scored rows
+    recent = place[np.flatnonzero(in_recent)]
+
     wanted = {*pipeline.input_columns, *pipeline.feature_columns, "decision"}
     rows = pd.DataFrame({c: applications[c].take(scored) for c in applications.columns if c in wanted})
-    X, decided = pipeline.decisions(rows)
     approved = ((rows["decision"] == "approved").to_numpy() if "decision" in rows.columns
                 else np.ones(len(rows), bool))
+    X, decided = pipeline.decisions(rows)
+    del rows  # the model's input and decisions are all the comparisons read
 
-    def part(mask: np.ndarray) -> np.ndarray:  # positions within the scored rows
-        return np.flatnonzero(mask[scored])
-
-    ref, cur, recent = part(in_reference), part(in_current), part(in_recent)
-    ref_early = early.reindex(ids[scored[ref]]).to_numpy()
     monitor = ChampionMonitor(policy(cfg), m.approval_cutoff).fit(
-        decided.iloc[ref], X.iloc[ref], approved[ref], ref_early)
+        decided.iloc[ref], X.iloc[ref], approved[ref], early.reindex(ids[ref_rows]).to_numpy())
     recent_early = (pd.DataFrame({"grade": decided["grade"].to_numpy()[recent],
                                   "early": early.reindex(ids[scored[recent]]).to_numpy()})
                     if in_recent.any() else None)
