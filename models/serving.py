@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import mlflow.pyfunc
-import numpy as np
 import pandas as pd
 
 from features.errors import ModelError
@@ -153,12 +152,9 @@ class ScoringPipeline:
 
 def decide_without_reasons(model, X: pd.DataFrame) -> pd.DataFrame:
     """PD, score and grade of a :class:`~models.candidate.CreditModel` per row of its input ``X``: its
-    ``decide`` without the reason codes (the estimator's raw PD, its points from that PD, the calibrated PD
-    and its grade; each equal to what ``decide`` returns)."""
-    raw = np.asarray(model.estimator.predict_proba(X), dtype=float)
-    pd_ = model.calibrator_.transform(raw)
-    return pd.DataFrame({"pd": pd_, "score": np.asarray(model.estimator.score(X, pd_raw=raw)).astype(int),
-                         "grade": model.master_scale_.grade(pd_)}, index=X.index)
+    ``decide`` without the reason codes (``pd_and_score``'s one pass of the estimator, and the grade of that PD)."""
+    pd_, points = model.pd_and_score(X)
+    return pd.DataFrame({"pd": pd_, "score": points, "grade": model.master_scale_.grade(pd_)}, index=X.index)
 
 
 def _typed(X: pd.DataFrame) -> pd.DataFrame:
