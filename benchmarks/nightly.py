@@ -201,21 +201,6 @@ def storage_mb(dagster_home: Path) -> float:
     return sum(f.stat().st_size for f in storage.rglob("*") if f.is_file()) / 2**20 if storage.is_dir() else 0.0
 
 
-def register_champion(cmd: list[str], env: dict, tmp: Path) -> None:
-    """``--with-champion``: the job once beforehand, untimed, in its own DAGSTER_HOME and work directory but the
-    benchmark's MLflow store, so the timed run finds the champion it registered (monitoring then re-scores the
-    book with it) and its own Dagster home holds the one timed run."""
-    first = tmp / "first_run"
-    first.mkdir()
-    run = [*cmd[:-1], str(first / "work")]  # cmd ends with --workdir DIR
-    print(f"registering a champion: {' '.join(run)} (untimed; log {first / 'run.log'})", flush=True)
-    with open(first / "run.log", "w") as log:
-        proc = subprocess.run(run, cwd=ROOT, env={**env, "DAGSTER_HOME": str(first / "dagster")}, stdout=log,
-                              stderr=subprocess.STDOUT, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"the first run failed (exit {proc.returncode}); see {first / 'run.log'}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applications", type=int, default=1_000_000)
@@ -227,8 +212,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="config override, e.g. --set models.walk_forward_origins=0 (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the run's temporary directory (printed)")
-    parser.add_argument("--with-champion", action="store_true",
-                        help="run the job once first (untimed, same MLflow store) so the timed run has a champion")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="wall-time target (PASS/FAIL)")
     parser.add_argument("--max-gb", type=float, default=4.0, help="peak-memory target (PASS/FAIL)")
     args = parser.parse_args(argv)
@@ -248,8 +231,6 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("CREDITPIPE_CONFIG", None)
     config = run_config(book, tmp, args.set)
     cmd = [str(Path(sys.executable).parent / "creditpipe"), "run", "--config", str(config), "--workdir", str(tmp / "work")]
-    if args.with_champion:
-        register_champion(cmd, env, tmp)
     log_path = tmp / "run.log"
     print(f"running: {' '.join(cmd)}\n  (DAGSTER_HOME, MLflow store and work directory under {tmp}; log {log_path})", flush=True)
     t0 = time.time()
