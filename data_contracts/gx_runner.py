@@ -105,6 +105,9 @@ def _no_batch_fingerprint():
         pee.HASH_THRESHOLD = old
 
 
+DATASOURCE = "contracts"
+
+
 class GxSession:
     """One ephemeral GX context for one validation run (one or more tables)."""
 
@@ -132,7 +135,6 @@ class GxSession:
             progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
         )
         self.context = gx.get_context(mode="ephemeral", project_config=config)
-        self.datasource = self.context.data_sources.add_pandas("contracts")
         self.run_identifier = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
         self._keys: dict[str, Any] = {}
         self._results: dict[str, ExpectationSuiteValidationResult] = {}
@@ -165,7 +167,7 @@ class GxSession:
         suite = self.context.suites.add(
             gx.ExpectationSuite(name=name, expectations=list(expectations), meta=_plain(meta))
         )
-        asset = self.datasource.add_dataframe_asset(name)
+        asset = self.context.data_sources.add_pandas(DATASOURCE).add_dataframe_asset(name)
         batch = asset.add_batch_definition_whole_dataframe(f"{name}_whole")
         vd = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=f"{name}_contract", data=batch, suite=suite)
@@ -175,6 +177,11 @@ class GxSession:
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": partial_count},
             run_id=self.run_identifier,
         )
+        # GX keeps every batch it loaded (frame included) in the data source's engine for the context's life,
+        # which outlives the run: 12 GB of copies at 10M applications. Only the results are needed from here on,
+        # so each group gets a data source of its own, deleted with its engine once the group has run.
+        self.context.validation_definitions.delete(vd.name)
+        self.context.data_sources.delete(DATASOURCE)
         keys = [k for k in self.context.validation_results_store.list_keys() if k.expectation_suite_identifier.name == name]
         if i == 0:
             self._keys[table] = keys[-1] if keys else None

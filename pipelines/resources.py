@@ -52,6 +52,39 @@ def duckdb_path(url: str) -> Path:
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def frame_from_arrow(table) -> pd.DataFrame:
+    """A DataFrame with the dtypes DuckDB's ``.df()`` gives, converted column by column from Arrow.
+
+    ``.df()`` materialises the result several times over: 16 GB peak for the 3.9 GB frame of
+    10M demo applications, against 6.9 GB this way (and 2.3x faster). Integers and booleans with nulls become
+    pandas' nullable integers, dates ``datetime64[us]``, decimals floats, as with ``.df()``.
+    """
+    import pyarrow as pa
+
+    nullable = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+                pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    names, columns = table.column_names, table.columns
+    del table  # each Arrow column is freed once converted
+    frame = {}
+    for name in names:
+        column = columns.pop(0)
+        if pa.types.is_decimal(column.type):
+            column = column.cast(pa.float64())
+        if pa.types.is_date(column.type):
+            frame[name] = column.to_pandas(date_as_object=False).astype("datetime64[us]")
+        elif column.type in nullable and column.null_count:
+            frame[name] = column.to_pandas(types_mapper=nullable.get)
+        else:
+            frame[name] = column.to_pandas()
+        del column
+    return pd.DataFrame(frame, copy=False)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """A SQL warehouse holding ``applications`` and ``performance`` (DuckDB file or PostgreSQL)."""
 
@@ -83,10 +116,21 @@ class WarehouseResource(dg.ConfigurableResource):
         except duckdb.IOException as exc:  # e.g. a loader holds the file's write lock: try again later
             raise TransientIOError(f"warehouse {path} cannot be opened now: {str(exc).splitlines()[0]}") from None
         with con:
-            tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+            tables = dict(con.execute("select table_name, table_type from information_schema.tables").fetchall())
             if table.split(".")[-1] not in tables:
                 raise SourceError(f"warehouse {path} has no table '{table}' (tables: {sorted(tables)})")
-            return con.execute(f"select * from {table}").df()
+            if tables[table.split(".")[-1]] != "BASE TABLE":  # a view's rows need not come in the same order twice
+                return frame_from_arrow(con.sql(f"select * from {table}").to_arrow_table())
+            # Column by column: DuckDB's allocator keeps what a query's Arrow result used, so reading a table in
+            # one query left 2.5 GB of 10M applications' memory behind. One column at a time bounds that by the
+            # largest column. The read-only connection holds the file's shared lock (no writer in between) and a
+            # table scan keeps insertion order (DuckDB's preserve_insertion_order), so the columns' rows line up.
+            names = [d[0] for d in con.sql(f"select * from {table} limit 0").description]
+            columns = {name: frame_from_arrow(con.sql(f"select {_quoted(name)} from {table}").to_arrow_table())[name]
+                       for name in names}
+        if len({len(c) for c in columns.values()}) > 1:
+            raise SourceError(f"warehouse {path}: table '{table}' changed while it was read; run again")
+        return pd.DataFrame(columns, copy=False)
 
     def _read_sql(self, table: str) -> pd.DataFrame:
         import sqlalchemy as sa

@@ -276,6 +276,21 @@ def test_default_salt_is_a_per_process_secret():
     assert pii_salt() not in salts
 
 
+def test_digests_are_salted_sha256_as_hashlib_computes_them():
+    """The vectorised digests (DuckDB's sha256) equal hashlib's, for text, numbers, quotes and non-ASCII; nulls stay null."""
+    from features.pii import mask_pii
+
+    salt = "o'neil|;--"
+    frame = pd.DataFrame({"full_name": ["Zoë Ünïcode", None, "it's", "", "a|b"],
+                          "national_id": pd.array([12345678901, None, 7, 0, -3], dtype="Int64"),
+                          "amount": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    masked = mask_pii(frame, ["full_name", "national_id", "not_there"], salt)
+    for col in ("full_name", "national_id"):
+        expected = [None if pd.isna(v) else hashlib.sha256(f"{salt}|{v}".encode()).hexdigest()[:16] for v in frame[col]]
+        assert [None if pd.isna(v) else v for v in masked[col]] == expected
+    assert masked["amount"].equals(frame["amount"]) and frame["full_name"].iloc[0] == "Zoë Ünïcode"  # input untouched
+
+
 def test_digests_stop_at_ingestion(pii_runs):
     """Even the salted digests of the planted values never outlive the run (orchestration.keep_pii_digests is off by
     default): the asset store, including the ingested applications, no report, artifact or later asset holds them."""

@@ -36,10 +36,7 @@ def masked(frame: pd.DataFrame, columns: list[str], keep_digests: bool) -> pd.Da
     """PII replaced by salted digests; unless ``keep_digests``, the digests are marked run-scoped: the asset store
     keeps them in memory for the run's contract check and never writes them (orchestration.keep_pii_digests)."""
     present = [c for c in columns if c in frame.columns]
-    # only the PII columns are copied and hashed (mask_pii copies what it is given); ``frame`` is this run's own read
-    digests = mask_pii(frame[present], present, pii_salt())
-    for col in present:
-        frame[col] = digests[col].astype("str")  # Arrow-backed text: a fraction of Python strings' memory
+    frame = mask_pii(frame, present, pii_salt())
     return frame if keep_digests else run_scoped(frame, present)
 
 
