@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from features.binning import WoeBinner
@@ -136,7 +137,21 @@ class WoeLogisticScorecard:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """PD (probability of bad) from the logistic regression, unrounded."""
-        return self.estimator_.predict_proba(self.binner.transform(X, variables=self.variables).to_numpy())[:, 1]
+        return self._regression_pd(self.binner.transform(X, variables=self.variables).to_numpy())
+
+    def _regression_pd(self, woe: np.ndarray) -> np.ndarray:
+        """The fitted regression's PD, its linear predictor summed variable by variable in a fixed order.
+
+        Not ``estimator_.predict_proba``: BLAS's matrix-vector product rounds a row differently by
+        its position in the batch (fused multiply-adds in the vector body, not in the tail), so a
+        customer's PD changed in the last digit with the other rows scored in the same chunk. Here
+        each row's arithmetic is the same whatever surrounds it; it agrees with scikit-learn's to
+        within 1e-15.
+        """
+        z = np.full(len(woe), float(self.estimator_.intercept_[0]))
+        for j, coefficient in enumerate(self.estimator_.coef_[0]):
+            z += woe[:, j] * coefficient  # elementwise multiply, then add: never fused
+        return expit(z)
 
     def points(self, X: pd.DataFrame) -> pd.DataFrame:
         """Integer points per variable for each row (the scorecard as a table lookup)."""
@@ -158,7 +173,7 @@ class WoeLogisticScorecard:
             np.take(self.binner.maps_[name].woe, indices[:, j], out=woe[:, j])
         points = self._points(indices)
         score = points.sum(axis=1)
-        return self.estimator_.predict_proba(woe)[:, 1], score, self._lost(points, X.index)
+        return self._regression_pd(woe), score, self._lost(points, X.index)
 
     def _indices(self, X: pd.DataFrame) -> np.ndarray:
         """Each row's bin (binning-table row) per variable, rows x variables."""

@@ -125,6 +125,23 @@ def test_scorecard_points_sum_to_the_score_and_scale(binner, german_xy):
     assert pts["points"].dtype.kind == "i"
 
 
+def test_a_rows_pd_does_not_depend_on_the_rows_scored_with_it(binner, german_xy):
+    """Each row's PD is the same to the bit alone, in any chunk and at any position (BLAS's product was not), and
+    equals scikit-learn's predict_proba to 1e-15; explain() gives the same PDs."""
+    X, y = german_xy
+    variables = binner.summary()["name"].head(10).tolist()
+    sc = WoeLogisticScorecard(binner, variables).fit(X, y)
+    whole = sc.predict_proba(X)
+    alone = np.array([sc.predict_proba(X.iloc[[i]])[0] for i in range(0, len(X), 7)])
+    np.testing.assert_array_equal(alone, whole[::7])
+    for size in (3, 25, 64, 101):
+        chunks = np.concatenate([sc.predict_proba(X.iloc[i:i + size]) for i in range(0, len(X), size)])
+        np.testing.assert_array_equal(chunks, whole)
+    np.testing.assert_array_equal(sc.explain(X.iloc[::-1])[0][::-1], whole)
+    reference = sc.estimator_.predict_proba(binner.transform(X, variables=variables).to_numpy())[:, 1]
+    np.testing.assert_allclose(whole, reference, rtol=0, atol=1e-15)
+
+
 def test_scaling_pdo_and_base_odds():
     s = ScoreScaling(base_points=600, base_odds=50, pdo=20)
     assert s.pd_to_score(1 / 51) == pytest.approx(600)  # 50:1 good:bad
