@@ -92,7 +92,7 @@ def compare_with_champion(res: MlflowResource, cfg: PortfolioConfig, sample: Mod
     try:
         for split in ("dev", "test", "oot"):
             rows = sample.split(split)
-            out = pipeline.predict(rows)
+            _, out = pipeline.decisions(rows)  # PD, score and grade; no reason codes needed here
             scored[split] = pd.DataFrame({"target": rows["target"].to_numpy(), "pd": out["pd"].to_numpy(),
                                           "score": out["score"].to_numpy(), "grade": out["grade"].to_numpy()})
     except ModelError as exc:
