@@ -21,7 +21,7 @@ from features.feature_domain import FeatureDomain
 from features.input_reader import InputReader, ReadReport
 from features.number_text import plain_numbers
 
-__all__ = ["CreditScoreModel", "ScoringCounts", "ScoringPipeline", "decide_without_reasons", "scoring_pipelines"]
+__all__ = ["CreditScoreModel", "ScoringCounts", "ScoringPipeline", "scoring_pipelines"]
 
 #: What a scoring summary counts per feature, in the order it prints them.
 COUNT_KINDS = ("missing", "unreadable", "normalised", "new_category", "unseen_category", "below_range", "above_range")
@@ -145,16 +145,9 @@ class ScoringPipeline:
         input returned has them as text again (:meth:`input_frame`'s values and dtypes).
         """
         X = self.read(frame, source, category_dtype=True)[0]
-        decided = decide_without_reasons(self.model, X)
+        decided = self.model.decide(X, reasons=False)
         coded = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
         return X.astype({c: "str" for c in coded}) if coded else X, decided
-
-
-def decide_without_reasons(model, X: pd.DataFrame) -> pd.DataFrame:
-    """PD, score and grade of a :class:`~models.candidate.CreditModel` per row of its input ``X``: its
-    ``decide`` without the reason codes (``pd_and_score``'s one pass of the estimator, and the grade of that PD)."""
-    pd_, points = model.pd_and_score(X)
-    return pd.DataFrame({"pd": pd_, "score": points, "grade": model.master_scale_.grade(pd_)}, index=X.index)
 
 
 def _typed(X: pd.DataFrame) -> pd.DataFrame:
