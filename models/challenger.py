@@ -20,10 +20,19 @@ Search (:class:`XGBoostChallenger`)
     ``numpy.random.default_rng(seed)``; user ``params`` override every candidate.
     Each candidate is fitted with early stopping on the validation split (AUC), and
     the search stops starting new candidates once ``search_seconds`` have elapsed
-    (the first candidate always runs). The winner is the highest validation AUC,
-    ties going to the earlier candidate; with ``max_auc_gap``, only among candidates
-    whose AUC on the fit rows exceeds their validation AUC by at most that much (when
-    none does, among all: the report then flags the overfitting). Same data, seed and number of candidates
+    (the first candidate always runs). With ``choose="best_auc"`` the winner is the
+    highest validation AUC, ties going to the earlier candidate. With
+    ``choose="simplest_within_one_se"`` (the pipeline's default) it is the cheapest
+    candidate whose validation AUC is within one standard error of the best one's: the
+    one-standard-error rule of Breiman et al. (1984) and Hastie, Tibshirani & Friedman
+    (2009, 7.10), with the standard error of the *paired* difference (DeLong, on the same
+    validation rows, :func:`models.comparison.delong_paired`), so candidates whose AUCs
+    the validation rows cannot tell apart are ranked by cost: boosting rounds times
+    ``max_depth``, the splits a row passes through, which is what scoring and its path
+    attributions cost (ties: the earlier candidate). Either way, with ``max_auc_gap``,
+    only candidates whose AUC on the fit rows exceeds their validation AUC by at most
+    that much compete (when none does, all: the report then flags the overfitting).
+    Same data, seed and number of candidates
     evaluated → identical predictions (``nthread=2``, ``tree_method="hist"``, fixed
     seed); a time box that cuts the search at a different candidate is the one source
     of run-to-run difference, and ``search_log_`` records where it stopped.
@@ -68,6 +77,7 @@ Monotone constraints
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -78,6 +88,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from features.binning import WoeBinner
 from features.errors import ModelError
 from features.sample import stratified_holdout
+from models.comparison import delong_paired
 from models.discrimination import auc
 from models.scorecard import ScoreScaling
 
@@ -111,6 +122,12 @@ SEARCH_GRID: dict[str, list] = {
 FIXED_PARAMS: dict = {"objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist", "nthread": 2}
 
 _ROUND_KEYS = ("n_estimators", "num_boost_round", "early_stopping_rounds")
+
+#: How the search picks its winner (see "Search" in the module docstring).
+CHOICE_RULES = ("best_auc", "simplest_within_one_se")
+
+#: XGBoost's own max_depth when a parameter set does not name one.
+_XGBOOST_DEFAULT_DEPTH = 6
 
 
 def monotone_from_binning(binner: WoeBinner, variables: Sequence[str] | None = None) -> dict[str, int]:
@@ -248,6 +265,22 @@ class _EarlyStopping(xgb.callback.TrainingCallback):
         return epoch - self.best_round >= self.patience
 
 
+@dataclass
+class _SearchFit:
+    """One parameter set of the search, early-stopped: its booster (cut at ``best_round``, 0-based), the
+    validation AUCs early stopping read (``curve``, round → AUC), its validation PDs and AUC, its AUC on the
+    rows it was fitted on, and its scoring cost (rounds × max_depth)."""
+
+    params: dict
+    booster: xgb.Booster
+    best_round: int
+    curve: dict[int, float]
+    valid_pd: np.ndarray
+    valid_auc: float
+    fit_auc: float
+    cost: float
+
+
 class XGBoostChallenger:
     """XGBoost on the raw features with a time-boxed, seeded parameter search.
 
@@ -275,6 +308,8 @@ class XGBoostChallenger:
         when there are more); the winner is refitted on all fit rows. None: all rows.
     eval_every : int
         Rounds between two validation AUCs of early stopping (1: every round).
+    choose : {"best_auc", "simplest_within_one_se"}
+        How the search picks its winner (see "Search" above).
 
     Fitted attributes: ``best_params_``, ``best_iteration_`` (0-based round of the best
     validation AUC; the booster is cut there), ``valid_auc_``, ``search_log_``,
@@ -285,7 +320,7 @@ class XGBoostChallenger:
     def __init__(self, scaling: ScoreScaling | None = None, monotone: dict[str, int] | None = None,
                  params: dict | None = None, search_seconds: float = 60, n_search: int = 8, seed: int = 42,
                  categorical: Sequence[str] = (), max_auc_gap: float | None = None, fixed_rounds: int | None = None,
-                 search_rows: int | None = None, eval_every: int = 1):
+                 search_rows: int | None = None, eval_every: int = 1, choose: str = "best_auc"):
         if fixed_rounds is not None and fixed_rounds < 1:
             raise ModelError(f"challenger: fixed_rounds must be at least 1, got {fixed_rounds}")
         self.fixed_rounds = fixed_rounds  # set by frozen(): no search, no early stopping, no evaluation set
@@ -314,6 +349,9 @@ class XGBoostChallenger:
         if isinstance(eval_every, bool) or not isinstance(eval_every, (int, np.integer)) or eval_every < 1:
             raise ModelError(f"challenger: eval_every must be an integer of at least 1, got {eval_every!r}")
         self.eval_every = int(eval_every)
+        if choose not in CHOICE_RULES:
+            raise ModelError(f"challenger: choose must be one of {list(CHOICE_RULES)}, got {choose!r}")
+        self.choose = choose
 
     # ------------------------------------------------------------------ search
     def candidates(self) -> list[dict]:
@@ -373,37 +411,56 @@ class XGBoostChallenger:
                 continue
             t0 = time.monotonic()
             fitted[i] = self._train(cand, fixed, dtrain, search_y, dvalid, y_valid, n_rounds, patience)
-            valid_auc, fit_auc, _, _, best_it, _ = fitted[i]
-            rows.append({"candidate": i, **cand, "status": "fitted", "rows": len(search_y), "best_iteration": best_it,
-                         "valid_auc": valid_auc, "fit_auc": fit_auc, "seconds": time.monotonic() - t0})
-        within = {i: f for i, f in fitted.items() if self.max_auc_gap is None or f[1] - f[0] <= self.max_auc_gap}
-        pool = within or fitted
-        chosen = min(pool, key=lambda i: (-pool[i][0], i))  # best validation AUC, ties: the earlier candidate
+            rows.append({"candidate": i, **cand, "status": "fitted", "rows": len(search_y),
+                         "best_iteration": fitted[i].best_round, "valid_auc": fitted[i].valid_auc,
+                         "fit_auc": fitted[i].fit_auc, "cost": fitted[i].cost, "seconds": time.monotonic() - t0})
+        chosen, standing = self._choose(fitted, y_valid)
+        for row in rows:
+            row.update(standing.get(row["candidate"], {}))
         final = fitted[chosen]
         if subsample is not None:  # the winner on every fit row, early-stopped on validation as in the search
             del dtrain, fitted
             t0 = time.monotonic()
-            final = self._train(final[2], fixed, self._dmatrix(X, y), y, dvalid, y_valid, n_rounds, patience)
-            rows.append({"candidate": chosen, **final[2], "status": "winner refitted on all fit rows", "rows": len(y),
-                         "best_iteration": final[4], "valid_auc": final[0], "fit_auc": final[1],
-                         "seconds": time.monotonic() - t0})
-        self.valid_auc_, self.fit_auc_, self.best_params_, self.booster_, self.best_iteration_, curve = final
-        self.evals_result_ = {int(r): float(a) for r, a in curve.items()}
+            final = self._train(final.params, fixed, self._dmatrix(X, y), y, dvalid, y_valid, n_rounds, patience)
+            rows.append({"candidate": chosen, **final.params, "status": "winner refitted on all fit rows",
+                         "rows": len(y), "best_iteration": final.best_round, "valid_auc": final.valid_auc,
+                         "fit_auc": final.fit_auc, "cost": final.cost, "seconds": time.monotonic() - t0})
+        self.valid_auc_, self.fit_auc_, self.best_params_ = final.valid_auc, final.fit_auc, final.params
+        self.booster_, self.best_iteration_ = final.booster, final.best_round
+        self.evals_result_ = {int(r): float(a) for r, a in final.curve.items()}
         self.n_rounds_, self.early_stopping_rounds_ = n_rounds, patience
         log = pd.DataFrame(rows)
         log["chosen"] = log["candidate"] == chosen
         self.search_log_ = log
         return self
 
+    def _choose(self, fitted: dict[int, "_SearchFit"], y_valid: np.ndarray) -> tuple[int, dict[int, dict]]:
+        """The winner's candidate number, and per candidate in the running its standing against the best AUC
+        (difference, paired DeLong standard error, within one of it) under ``simplest_within_one_se``."""
+        pool = {i: f for i, f in fitted.items() if self.max_auc_gap is None or f.fit_auc - f.valid_auc <= self.max_auc_gap}
+        pool = pool or fitted
+        best = min(pool, key=lambda i: (-pool[i].valid_auc, i))  # best validation AUC, ties: the earlier candidate
+        if self.choose == "best_auc":
+            return best, {}
+        standing = {}
+        for i, f in pool.items():
+            gap = delong_paired(y_valid, pool[best].valid_pd, f.valid_pd)
+            standing[i] = {"auc_below_best": gap.difference, "se_of_difference": gap.se,
+                           "within_one_se": bool(gap.difference <= gap.se)}
+        eligible = [i for i in pool if standing[i]["within_one_se"]]
+        return min(eligible, key=lambda i: (pool[i].cost, i)), standing
+
     def _train(self, cand: dict, fixed: dict, dtrain: xgb.DMatrix, y: np.ndarray, dvalid: xgb.DMatrix,
-               y_valid: np.ndarray, n_rounds: int, patience: int) -> tuple:
-        """One parameter set, early-stopped on the validation rows: (valid AUC, fit AUC, params, booster cut at
-        the best round, best round, round → validation AUC read by early stopping)."""
+               y_valid: np.ndarray, n_rounds: int, patience: int) -> "_SearchFit":
+        """One parameter set, early-stopped on the validation rows, the booster cut at the best round."""
         stop = _EarlyStopping(dvalid, y_valid, self.eval_every, patience, n_rounds)
         booster = xgb.train({**cand, **fixed}, dtrain, num_boost_round=n_rounds, callbacks=[stop], verbose_eval=False)
         booster = booster[: stop.best_round + 1]
-        return (auc(y_valid, booster.predict(dvalid)), auc(y, booster.predict(dtrain)), cand, booster, stop.best_round,
-                stop.curve)
+        valid_pd = booster.predict(dvalid)
+        depth = int(cand.get("max_depth", _XGBOOST_DEFAULT_DEPTH)) or np.inf  # 0: unlimited depth, the costliest
+        return _SearchFit(params=cand, booster=booster, best_round=stop.best_round, curve=stop.curve,
+                          valid_pd=valid_pd, valid_auc=auc(y_valid, valid_pd), fit_auc=auc(y, booster.predict(dtrain)),
+                          cost=float((stop.best_round + 1) * depth))
 
     def frozen(self, rounds_scale: float = 1.0) -> "XGBoostChallenger":
         """An unfitted copy with the search winner fixed, to refit on other rows without an evaluation set.

@@ -156,6 +156,9 @@ class XGBoostConfig(_Strict):
     # early stopping reads the validation AUC every this many rounds (1: every round); scoring the validation rows each
     # round costs more than growing a tree on the search subsample (models/challenger.py, "Early stopping")
     eval_every: int = Field(5, ge=1, le=50)
+    # the search's winner: the cheapest candidate (rounds x max_depth) whose validation AUC is within one standard error
+    # (paired DeLong) of the best one's, or "best_auc" (models/challenger.py, "Search")
+    choose: Literal["best_auc", "simplest_within_one_se"] = "simplest_within_one_se"
     # monotone constraints: "requested" = from the fitted WOE trend of every variable the modeler gave a
     # binning.monotonic_trends entry; "binning" = of every monotone numeric variable; "none"; or per feature +1/-1
     monotone: Literal["requested", "binning", "none"] | dict[str, Literal[-1, 1]] = "requested"

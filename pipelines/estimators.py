@@ -60,6 +60,7 @@ def build_estimators(cfg: PortfolioConfig, binner: WoeBinner, selected: list[str
                                            search_seconds=m.xgboost.search_seconds if search else 0.0,
                                            n_search=m.xgboost.n_search if search else 1,
                                            search_rows=m.xgboost.search_rows, eval_every=m.xgboost.eval_every,
+                                           choose=m.xgboost.choose,
                                            seed=cfg.sample.seed, categorical=categorical, max_auc_gap=m.max_auc_gap)
     if m.hist_gradient_boosting.enabled:
         out["hist_gradient_boosting"] = HistGradientBoostingCandidate(scaling, monotone=monotone,

@@ -120,6 +120,60 @@ def test_search_is_seeded_logged_and_picks_the_best_validation_auc(german_challe
         {k: chosen[k].iloc[0] for k in ("max_depth", "learning_rate")}
 
 
+def test_simplest_within_one_se_picks_the_cheapest_candidate_the_validation_rows_cannot_tell_from_the_best(taiwan_xy):
+    """The one-standard-error rule, checked from scratch: each candidate is refitted as a plain booster with its
+    logged parameters and rounds, its validation AUC and the paired DeLong standard error of its difference to the
+    best are recomputed (scikit-learn's AUC; the DeLong covariance from the O(bads x goods) pairwise kernel, not the
+    midrank algorithm), and the winner must be the cheapest (rounds x max_depth) of those within one standard error."""
+    import xgboost as xgb
+    from sklearn.metrics import roc_auc_score
+
+    from models.challenger import FIXED_PARAMS
+
+    Xd, Xt, yd, yt = taiwan_xy
+    Xd, yd = Xd.iloc[:8000], yd[:8000]  # the pairwise kernel below is bads x goods per candidate
+    Xt, yt = Xt.iloc[:3000], yt[:3000]
+    ch = XGBoostChallenger(SCALING, n_search=6, eval_every=5, choose="simplest_within_one_se").fit(Xd, yd, Xt, yt)
+    log = ch.search_log_.set_index("candidate")
+    assert (log["status"] == "fitted").all()
+    frame, params = ch.frame_, ch.candidates()
+    dtrain = xgb.DMatrix(frame.transform(Xd), label=yd, enable_categorical=True)
+    dvalid = xgb.DMatrix(frame.transform(Xt), enable_categorical=True)
+    pds = {}
+    for i, row in log.iterrows():
+        rounds = int(row["best_iteration"]) + 1
+        booster = xgb.train({**params[i], **FIXED_PARAMS, "seed": 42, "verbosity": 0}, dtrain, num_boost_round=rounds)
+        pds[i] = booster.predict(dvalid)
+        assert row["valid_auc"] == pytest.approx(roc_auc_score(yt, pds[i]), abs=1e-12)
+        assert row["cost"] == rounds * params[i]["max_depth"]
+    best = int(log["valid_auc"].idxmax())
+
+    def kernel(pd_):  # psi(bad, good) = 1 if the bad has the higher PD, 1/2 on a tie
+        bad, good = pd_[yt == 1][:, None], pd_[yt == 0][None, :]
+        return (bad > good) + 0.5 * (bad == good)
+
+    kb = kernel(pds[best])
+    m, n = kb.shape
+    for i in log.index:
+        ki = kernel(pds[i])
+        diff = kb - ki  # the difference's structural components: per bad (mean over goods), per good (over bads)
+        var = np.var(diff.mean(axis=1), ddof=1) / m + np.var(diff.mean(axis=0), ddof=1) / n
+        assert log.loc[i, "auc_below_best"] == pytest.approx(diff.mean(), abs=1e-12)
+        assert log.loc[i, "se_of_difference"] == pytest.approx(np.sqrt(var), rel=1e-9, abs=1e-15)
+        assert log.loc[i, "within_one_se"] == (diff.mean() <= np.sqrt(var))
+    within = log[log["within_one_se"]]
+    winner = int(log.index[log["chosen"]][0])
+    assert winner == min(within.index, key=lambda i: (within.loc[i, "cost"], i))
+    assert ch.valid_auc_ == log.loc[winner, "valid_auc"] and ch.best_iteration_ == log.loc[winner, "best_iteration"]
+    # "best_auc" on the same search: the highest validation AUC, and the rule never picks a costlier model than it
+    plain = XGBoostChallenger(SCALING, n_search=6, eval_every=5, choose="best_auc").fit(Xd, yd, Xt, yt)
+    assert plain.search_log_.set_index("candidate").loc[:, "valid_auc"].equals(log["valid_auc"])
+    assert plain.valid_auc_ == log.loc[best, "valid_auc"]
+    assert log.loc[winner, "cost"] <= log.loc[best, "cost"]
+    with pytest.raises(ModelError, match="choose must be one of \\['best_auc', 'simplest_within_one_se'\\], got 'auc'"):
+        XGBoostChallenger(SCALING, choose="auc")
+
+
 def test_user_params_override_every_candidate(german_xy):
     ch = XGBoostChallenger(SCALING, params={"max_depth": 2, "n_estimators": 30}, n_search=3)
     assert all(c["max_depth"] == 2 for c in ch.candidates())
