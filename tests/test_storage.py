@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dagster as dg
 import numpy as np
 import pandas as pd
@@ -95,3 +97,112 @@ def test_tables_are_written_in_row_groups_and_read_back_the_same(tmp_path, monke
     empty = frame.iloc[:0]
     write_value(empty, tmp_path / "empty")
     assert read_value(tmp_path / "empty").shape == (0, frame.shape[1])
+
+
+# --------------------------------------------------------------------------- the run's tables kept in memory
+
+@dataclass
+class Sample:
+    """A dataclass asset holding a table and a list (as ``ModelingSample`` does)."""
+
+    sample: pd.DataFrame
+    features: list
+
+
+def _typed() -> pd.DataFrame:
+    """A table of every dtype the pipeline's tables hold: ints, nullable ints, floats with NaN, Arrow-backed text
+    with nulls, categories, dates, booleans, a named non-default index."""
+    n = 50
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({
+        "loan_id": np.arange(n, dtype=np.int64), "term": pd.array(rng.integers(0, 3, n), dtype="Int64"),
+        "balance": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+        "status": pd.array(np.where(rng.random(n) < 0.2, None, rng.choice(["current", "charged_off"], n)), dtype="str"),
+        "grade": pd.Categorical(rng.choice(["A", "B"], n), categories=["B", "A"]),
+        "month": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D"),
+        "bad": rng.random(n) < 0.3}, index=pd.Index(np.arange(n) * 2 + 5, name="row"))
+
+
+def test_later_steps_get_the_tables_the_run_wrote_as_the_file_holds_them_and_may_change_their_copy(tmp_path, monkeypatch):
+    """A typed table is handed to later steps from memory: equal, dtype for dtype, to what the file gives back, and
+    a step that changes its input (a new column, new values) changes its own copy, never the next step's."""
+    from pipelines import storage
+
+    reads, seen = [], {}
+    real_read = storage.read_value
+    monkeypatch.setattr(storage, "read_value", lambda path: reads.append(path.name) or real_read(path))
+
+    @dg.asset
+    def book() -> pd.DataFrame:
+        return _typed()
+
+    @dg.asset
+    def outcomes() -> dict:
+        return {"outcomes": _typed(), "vintages": _typed().iloc[:5]}
+
+    @dg.asset
+    def sample() -> Sample:
+        return Sample(_typed(), ["balance", "grade"])
+
+    @dg.asset
+    def careless(book: pd.DataFrame, outcomes: dict, sample: Sample) -> int:
+        book["balance"] = 0.0
+        book["new"] = 1
+        outcomes["outcomes"].loc[:, "term"] = 99
+        sample.features.append("new")
+        sample.sample.drop(columns="grade", inplace=True)
+        return 1
+
+    @dg.asset(deps=["careless"])
+    def reader(book: pd.DataFrame, outcomes: dict, sample: Sample) -> int:
+        seen.update(book=book, outcomes=outcomes, sample=sample)
+        return 1
+
+    result = dg.materialize([book, outcomes, sample, careless, reader],
+                            resources={"io_manager": AssetStore(base_dir=str(tmp_path))})
+    assert result.success
+    assert reads == []  # every load came from memory
+    pd.testing.assert_frame_equal(seen["book"], real_read(tmp_path / "book"))
+    pd.testing.assert_frame_equal(seen["book"], _typed())
+    for key, frame in real_read(tmp_path / "outcomes").items():
+        pd.testing.assert_frame_equal(seen["outcomes"][key], frame)
+    stored = real_read(tmp_path / "sample")
+    pd.testing.assert_frame_equal(seen["sample"].sample, stored.sample)
+    assert seen["sample"].features == stored.features == ["balance", "grade"]
+
+
+def test_untyped_and_oversized_tables_are_read_back_from_the_file(tmp_path, monkeypatch):
+    """An ``object`` column (whose values Parquet may return as another dtype) or a table over the budget is not
+    kept: the next step reads the file. The least recently used table goes first when the budget is full."""
+    from pipelines import storage
+
+    reads = []
+    real_read = storage.read_value
+    monkeypatch.setattr(storage, "read_value", lambda path: reads.append(path.name) or real_read(path))
+
+    @dg.asset
+    def mixed() -> pd.DataFrame:
+        return _typed().assign(note=pd.Series(["a", None] * 25, index=_typed().index, dtype=object))
+
+    @dg.asset
+    def big() -> pd.DataFrame:
+        return pd.DataFrame({"x": np.zeros(300_000)})  # 2.4 MB, over a 2 MB budget
+
+    @dg.asset
+    def small() -> pd.DataFrame:
+        return _typed()
+
+    @dg.asset
+    def reader(mixed: pd.DataFrame, big: pd.DataFrame, small: pd.DataFrame) -> int:
+        return len(mixed) + len(big) + len(small)
+
+    store = AssetStore(base_dir=str(tmp_path), memory_mb=2)
+    assert dg.materialize([mixed, big, small, reader], resources={"io_manager": store}).success
+    assert sorted(reads) == ["big", "mixed"]
+
+    memory = storage._RunMemory(budget=2 * _typed().memory_usage(index=True).sum())
+    for key in ("a", "b", "c"):
+        memory.keep(key, _typed())
+    assert memory.recall("a") is None and memory.recall("b") is not None  # "a" made room for "c"
+    memory.keep("d", _typed())  # "b" was just used: "c" goes
+    assert memory.recall("c") is None and memory.recall("b") is not None and memory.recall("d") is not None
