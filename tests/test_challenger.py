@@ -174,6 +174,20 @@ def test_simplest_within_one_se_picks_the_cheapest_candidate_the_validation_rows
         XGBoostChallenger(SCALING, choose="auc")
 
 
+def test_candidates_fitted_side_by_side_equal_those_fitted_one_after_the_other(taiwan_xy, monkeypatch):
+    """The search fits two candidates at once (one thread each); each candidate's booster is the one it gets alone."""
+    from models import challenger
+
+    Xd, Xt, yd, yt = taiwan_xy
+    Xd, yd = Xd.iloc[:6000], yd[:6000]
+    both = XGBoostChallenger(SCALING, n_search=4, eval_every=5).fit(Xd, yd, Xt, yt)
+    monkeypatch.setattr(challenger, "SEARCH_WORKERS", 1)
+    alone = XGBoostChallenger(SCALING, n_search=4, eval_every=5).fit(Xd, yd, Xt, yt)
+    cols = ["candidate", "best_iteration", "valid_auc", "fit_auc", "chosen"]
+    pd.testing.assert_frame_equal(both.search_log_[cols], alone.search_log_[cols])
+    assert np.array_equal(both.predict_proba(Xt), alone.predict_proba(Xt))
+
+
 def test_user_params_override_every_candidate(german_xy):
     ch = XGBoostChallenger(SCALING, params={"max_depth": 2, "n_estimators": 30}, n_search=3)
     assert all(c["max_depth"] == 2 for c in ch.candidates())
