@@ -33,8 +33,9 @@ Search (:class:`XGBoostChallenger`)
     only candidates whose AUC on the fit rows exceeds their validation AUC by at most
     that much compete (when none does, all: the report then flags the overfitting).
     Same data, seed and number of candidates
-    evaluated → identical predictions (``nthread=2``, ``tree_method="hist"``, fixed
-    seed); a time box that cuts the search at a different candidate is the one source
+    evaluated → identical predictions (``tree_method="hist"``, fixed seed; two
+    candidates are fitted at once, on one thread each, and each gets the booster it
+    would get alone; refits use ``nthread=2``); a time box that cuts the search at a different candidate is the one source
     of run-to-run difference, and ``search_log_`` records where it stopped.
 
     With ``search_rows`` and more fit rows than that, the candidates are fitted on a
