@@ -126,8 +126,13 @@ FIXED_PARAMS: dict = {"objective": "binary:logistic", "eval_metric": "auc", "tre
 
 _ROUND_KEYS = ("n_estimators", "num_boost_round", "early_stopping_rounds")
 
-#: How the search picks its winner (see "Search" in the module docstring).
-CHOICE_RULES = ("best_auc", "simplest_within_one_se")
+#: How the search picks its winner (see "Search" in the module docstring), as the report's search table says it.
+_CHOICE_CAPTIONS = {
+    "best_auc": "the winner has the highest validation AUC",
+    "simplest_within_one_se": "the winner is the cheapest candidate, rounds x max_depth, whose validation AUC is within "
+                              "one paired DeLong standard error of the best",
+}
+CHOICE_RULES = tuple(_CHOICE_CAPTIONS)
 
 #: Search candidates fitted at once, each on FIXED_PARAMS["nthread"] / SEARCH_WORKERS threads: on the search
 #: subsample (50k rows) one booster keeps two threads busy only part of the time, and two single-threaded boosters
@@ -497,7 +502,7 @@ class XGBoostChallenger:
             raise ModelError("challenger: frozen() needs a fitted challenger (it fixes the search's winner)")
         rounds = max(1, int(round((self.best_iteration_ + 1) * float(rounds_scale))))
         copy = XGBoostChallenger(self.scaling, monotone=self.monotone, params=dict(self.best_params_), n_search=1,
-                                 seed=self.seed, categorical=self.categorical, fixed_rounds=rounds)
+                                 seed=self.seed, categorical=self.categorical, fixed_rounds=rounds, choose=self.choose)
         copy.search_log_ = self.search_log_  # the report still shows how the configuration was found
         return copy
 
@@ -553,7 +558,8 @@ class XGBoostChallenger:
         return raw, self.score(X, pd_raw=raw), pd.DataFrame(values[:, :-1], index=X.index, columns=self.features_)
 
     def report_tables(self) -> dict[str, pd.DataFrame]:
-        return {"Feature importance": self.feature_importance(), "Parameter search (validation AUC)": self.search_log_}
+        return {"Feature importance": self.feature_importance(),
+                f"Parameter search (validation AUC; {_CHOICE_CAPTIONS[self.choose]})": self.search_log_}
 
     def contributions(self, X: pd.DataFrame, approx: bool = False) -> pd.DataFrame:
         """Per-feature contributions to the log-odds of bad, plus a ``bias`` column.

@@ -170,6 +170,10 @@ def test_simplest_within_one_se_picks_the_cheapest_candidate_the_validation_rows
     assert plain.search_log_.set_index("candidate").loc[:, "valid_auc"].equals(log["valid_auc"])
     assert plain.valid_auc_ == log.loc[best, "valid_auc"]
     assert log.loc[winner, "cost"] <= log.loc[best, "cost"]
+    # the report's search table says which rule chose, also for the copy the protocol refits
+    for model, words in ((ch, "cheapest candidate"), (ch.frozen().fit(Xd, yd), "cheapest candidate"),
+                         (plain, "highest validation")):
+        assert words in next(t for t in model.report_tables() if t.startswith("Parameter search"))
     with pytest.raises(ModelError, match="choose must be one of \\['best_auc', 'simplest_within_one_se'\\], got 'auc'"):
         XGBoostChallenger(SCALING, choose="auc")
 
