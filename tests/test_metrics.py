@@ -79,6 +79,25 @@ def test_auc_with_ties_matches_sklearn(taiwan):
         assert discrimination.auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-9)
 
 
+def test_auc_equals_the_midrank_sum_to_the_last_bit(taiwan, german):
+    """U counted by binary search over the sorted goods is the midrank-sum U (scipy's rankdata), to the bit: on
+    real PDs, on heavily tied scores (repayment status, rounded PDs, float32 margins) and on the German PDs."""
+    from scipy import stats
+
+    def midrank_auc(y, s):
+        ranks = stats.rankdata(s)
+        n1 = int(y.sum())
+        return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * (len(y) - n1)))
+
+    y = taiwan["bad"].to_numpy()
+    scores = [taiwan["pd"].to_numpy(), taiwan["PAY_0"].to_numpy(), np.round(taiwan["pd"].to_numpy(), 2),
+              taiwan["pd"].to_numpy().astype(np.float32), -taiwan["LIMIT_BAL"].to_numpy()]
+    for score in scores:
+        assert discrimination.auc(y, score) == midrank_auc(y, score)
+    assert discrimination.auc(german["bad"], german["pd"]) == midrank_auc(german["bad"].to_numpy(),
+                                                                          german["pd"].to_numpy())
+
+
 def test_auc_reversed_score_is_one_minus_auc(german):
     a = discrimination.auc(german["bad"], german["pd"])
     assert discrimination.auc(german["bad"], -german["pd"]) == pytest.approx(1 - a, abs=1e-12)
