@@ -47,6 +47,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from features.errors import UninformativeModelError  # noqa: E402
 from features.flat_table import flat_table_outcomes  # noqa: E402
 from features.loan_book import PII_COLUMNS  # noqa: E402
 from features.pii import mask_pii  # noqa: E402
@@ -128,10 +129,16 @@ def project_refit(cfg, sample: pd.DataFrame, features: list[str]) -> dict:
     protocol, out = build_protocol(cfg), {}
     for name, est in build_estimators(cfg, binner, selected).items():
         t0 = time.perf_counter()
-        model = protocol.fit({name: est}, sample, features)[name]
+        try:  # as the job's fit_candidates: an uninformative candidate is dropped with its reason
+            model = protocol.fit({name: est}, sample, features)[name]
+        except UninformativeModelError as exc:
+            out[name] = {"dropped": str(exc)}
+            continue
         risk = {s: model.predict_proba(h[features]) for s, h in holdouts.items()}
-        out[name] = {"seconds": shared + time.perf_counter() - t0, "risk": risk, "n_selected": len(selected), "model": model}
-    out["__chosen__"] = protocol.choose({k: v["model"] for k, v in out.items()})
+        out[name] = {"seconds": shared + time.perf_counter() - t0, "risk": risk, "model": model}
+    kept = {k: v["model"] for k, v in out.items() if "model" in v}
+    out["__chosen__"] = protocol.choose(kept) if kept else None
+    out["__n_selected__"] = len(selected)
     return out
 
 
@@ -246,6 +253,9 @@ def bench_dataset(name: str, py: Path | None, peer_reason: str, tmp: Path) -> di
         rows.append({"model": label, "kind": kind, "seconds": seconds, **{s: measure(y[s], np.asarray(risk[s])) for s in HOLDOUTS}})
 
     for cand, label in (("scorecard", "project WOE scorecard"), ("xgboost", "project XGBoost challenger")):
+        if "dropped" in refit.get(cand, {}):
+            rows.append({"model": label, "error": f"dropped as uninformative: {refit[cand]['dropped']}"[:120]})
+            continue
         if cand not in cands:
             rows.append({"model": label, "error": "not in the job's candidates (disabled in the config?)"})
             continue
@@ -275,7 +285,7 @@ def bench_dataset(name: str, py: Path | None, peer_reason: str, tmp: Path) -> di
             "registered": (job["summary"]["model_name"], job["summary"]["model_version"], chosen),
             "sizes": {s: (int(sizes.get(s, 0)), int(sample.loc[sample["split"] == s, "target"].sum()))
                       for s in ("dev", "validation", *HOLDOUTS)},
-            "n_features": len(features), "n_selected": refit["scorecard"]["n_selected"]}
+            "n_features": len(features), "n_selected": refit["__n_selected__"]}
 
 
 # --------------------------------------------------------------------------- printing
