@@ -1,18 +1,16 @@
-"""Gradient-boosted challengers to the WOE scorecard, on the raw features.
+"""The XGBoost challenger to the WOE scorecard, on the raw features (scikit-learn's histogram boosting is
+:mod:`models.hist_gradient_boosting`).
 
-Both candidates implement :class:`models.candidate.Candidate`: ``fit(X, y, X_valid, y_valid)``
+Both tree candidates implement :class:`models.candidate.Candidate`: ``fit(X, y, X_valid, y_valid)``
 (the evaluation set is required: it drives early stopping), ``predict_proba(X) -> PD``,
 ``score(X) -> integer points`` (higher = safer, the scorecard's
 :class:`~models.scorecard.ScoreScaling` applied to the PD) and ``attributions``, taking raw
 feature frames: numeric columns as float (NaN = missing), categoricals as str/object
 (None = missing).
 
-Raw inputs
-    Numeric features go in as float64 and missing values use the booster's native
-    missing handling (a learned default direction per split). Categorical features go
-    in as a pandas ``category`` dtype whose categories are fixed at fit time (the
-    sorted distinct development values), so a category never seen in development is
-    a missing value at predict time, never an error and never a new code.
+Raw inputs and monotone constraints
+    As :mod:`models.tree_inputs` reads and checks them for every tree candidate
+    (:class:`~models.tree_inputs.RawFeatureFrame`, :func:`~models.tree_inputs.monotone_from_binning`).
 
 Search (:class:`XGBoostChallenger`)
     A small, deterministic, time-boxed search: candidate 0 is the default parameter
@@ -68,11 +66,6 @@ Features
     features, while trees pick up non-linear and interaction effects a low IV misses
     and are indifferent to correlated inputs. The report lists the features a
     challenger reads beyond the selection.
-
-Monotone constraints
-    ``monotone={"feature": +1}`` means the PD may only rise with the feature,
-    ``-1`` only fall (numeric features only). :func:`monotone_from_binning` derives
-    them from the WOE trend of a fitted :class:`~features.binning.WoeBinner`.
 """
 
 from __future__ import annotations
@@ -86,16 +79,24 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.ensemble import HistGradientBoostingClassifier
 
-from features.binning import WoeBinner
 from features.errors import ModelError
 from features.sample import stratified_holdout
 from models.comparison import delong_paired
 from models.discrimination import auc
-from models.scorecard import ScoreScaling
 
-__all__ = ["XGBoostChallenger", "HistGradientBoostingCandidate", "monotone_from_binning", "RawFeatureFrame"]
+# models registered before the tree candidates' modules were split name these classes here; unpickling a
+# registered champion looks them up in this module, so they stay importable from it
+from models.hist_gradient_boosting import HistGradientBoostingCandidate  # noqa: F401
+from models.scorecard import ScoreScaling
+from models.tree_inputs import (
+    RawFeatureFrame,
+    check_monotone,
+    check_xy,
+    require_eval_set,
+)
+
+__all__ = ["XGBoostChallenger"]
 
 #: Parameters of search candidate 0 (and the base every drawn candidate starts from).
 DEFAULT_PARAMS: dict = {
@@ -142,117 +143,6 @@ SEARCH_WORKERS = 2
 
 #: XGBoost's own max_depth when a parameter set does not name one.
 _XGBOOST_DEFAULT_DEPTH = 6
-
-
-def monotone_from_binning(binner: WoeBinner, variables: Sequence[str] | None = None) -> dict[str, int]:
-    """Monotone constraints from each numeric variable's fitted WOE trend.
-
-    Only the regular bins with development rows count (the Special and Missing bins
-    sit outside the numeric order). WOE = ln(%good/%bad), so a WOE that never rises
-    and falls at least once along the bins means risk rises with the feature: ``+1``
-    (PD increases with it); a WOE that never falls and rises at least once: ``-1``.
-    Flat, non-monotone, single-bin and categorical variables are left out.
-    """
-    if not isinstance(binner, WoeBinner):
-        raise ModelError(f"monotone_from_binning: needs a WoeBinner, got {type(binner).__name__}")
-    if not binner.is_fitted:
-        raise ModelError("monotone_from_binning: the binner is not fitted")
-    names = list(binner.numeric_) if variables is None else list(variables)
-    unknown = [v for v in names if v not in binner.variables_]
-    if unknown:
-        raise ModelError(f"monotone_from_binning: variables {unknown} were not binned")
-    out: dict[str, int] = {}
-    for name in names:
-        if name not in binner.numeric_:
-            continue
-        table = binner.binning_table(name)
-        regular = table[~table["bin"].isin(["Special", "Missing"]) & (table["count"] > 0)]
-        woe = regular["woe"].to_numpy(dtype=float)
-        if len(woe) < 2:
-            continue
-        step = np.diff(woe)
-        if np.all(step <= 0) and np.any(step < 0):
-            out[name] = 1
-        elif np.all(step >= 0) and np.any(step > 0):
-            out[name] = -1
-    return out
-
-
-class RawFeatureFrame:
-    """Turns raw feature frames into the booster's input with the types of fit time.
-
-    Numeric columns → float64 (text that is not a number → NaN); categorical columns →
-    ``category`` dtype with the development categories, so unseen values → NaN.
-    """
-
-    def __init__(self, categorical: Sequence[str] = ()):
-        self.categorical = list(categorical)
-
-    def fit(self, X: pd.DataFrame) -> "RawFeatureFrame":
-        if not isinstance(X, pd.DataFrame) or X.shape[1] == 0:
-            raise ModelError("challenger: X must be a DataFrame with at least one feature column")
-        unknown = [c for c in self.categorical if c not in X.columns]
-        if unknown:
-            raise ModelError(f"challenger: categorical features {unknown} are not columns of X")
-        self.features_ = [str(c) for c in X.columns]
-        self.categories_: dict[str, list[str]] = {}
-        for col in X.columns:
-            s = X[col]
-            if col in self.categorical or not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-                self.categories_[col] = sorted(set(self._text(s)) - {None})
-        self.numeric_ = [c for c in self.features_ if c not in self.categories_]
-        return self
-
-    @staticmethod
-    def _text(s: pd.Series) -> np.ndarray:
-        values = s.astype(str).to_numpy(dtype=object)
-        values[s.isna().to_numpy()] = None
-        return values
-
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        missing = [c for c in self.features_ if c not in X.columns]
-        if missing:
-            raise ModelError(f"challenger: required feature columns missing: {missing}")
-        out = {}
-        for col in self.features_:
-            if col in self.categories_:
-                s = X[col]
-                if isinstance(s.dtype, pd.CategoricalDtype):  # coded already (the scoring reader): recode, no text
-                    out[col] = s.cat.set_categories(self.categories_[col]).array
-                else:
-                    out[col] = pd.Categorical(self._text(s), categories=self.categories_[col])
-            else:
-                out[col] = pd.to_numeric(X[col], errors="coerce").astype("float64").to_numpy()
-        return pd.DataFrame(out, index=X.index, columns=self.features_)
-
-
-def _check_xy(X, y, what: str) -> np.ndarray:
-    y = np.asarray(y)
-    if len(X) != len(y):
-        raise ModelError(f"challenger: {what} X has {len(X)} rows but y has {len(y)}")
-    if y.dtype == bool:
-        y = y.astype(int)
-    if not np.isin(y, (0, 1)).all():
-        raise ModelError(f"challenger: {what} y must be 0 (good) / 1 (bad)")
-    if len(np.unique(y)) != 2:
-        raise ModelError(f"challenger: {what} y needs both goods and bads")
-    return y.astype(int)
-
-
-def _require_eval_set(X_valid, y_valid) -> None:
-    if X_valid is None or y_valid is None:
-        raise ModelError("challenger: an evaluation set (X_valid, y_valid) is required for early stopping")
-
-
-def _check_monotone(monotone: dict[str, int], frame: RawFeatureFrame) -> dict[str, int]:
-    for name, sign in monotone.items():
-        if name not in frame.features_:
-            raise ModelError(f"challenger: monotone constraint on unknown feature {name!r}")
-        if name in frame.categories_:
-            raise ModelError(f"challenger: monotone constraint on categorical feature {name!r}")
-        if sign not in (-1, 0, 1):
-            raise ModelError(f"challenger: monotone constraint for {name!r} must be +1, -1 or 0, got {sign!r}")
-    return {k: int(v) for k, v in monotone.items() if v}
 
 
 class _EarlyStopping(xgb.callback.TrainingCallback):
@@ -399,12 +289,12 @@ class XGBoostChallenger:
         """
         if self.fixed_rounds is not None:
             return self._fit_fixed(X, y)
-        _require_eval_set(X_valid, y_valid)
-        y = _check_xy(X, y, "development")
-        y_valid = _check_xy(X_valid, y_valid, "validation")
+        require_eval_set(X_valid, y_valid)
+        y = check_xy(X, y, "development")
+        y_valid = check_xy(X_valid, y_valid, "validation")
         self.frame_ = RawFeatureFrame(self.categorical).fit(X)
         self.features_ = list(self.frame_.features_)
-        monotone = _check_monotone(self.monotone, self.frame_)
+        monotone = check_monotone(self.monotone, self.frame_)
         subsample = self.search_subsample(y)
         search_y = y if subsample is None else y[subsample]
         n_rounds = int(self.params.get("n_estimators", self.params.get("num_boost_round", 2000)))
@@ -447,7 +337,9 @@ class XGBoostChallenger:
             row.update(standing.get(row["candidate"], {}))
         final = fitted[chosen]
         _, dvalid = inputs.get()
-        del inputs, fitted, done
+        while not inputs.empty():  # the other workers' copies go before the refit
+            inputs.get()
+        del fitted, done
         if subsample is not None:  # the winner on every fit row, early-stopped on validation as in the search
             t0 = time.monotonic()
             final = self._train(final.params, fixed, self._dmatrix(X, y), y, dvalid, y_valid, n_rounds, patience)
@@ -507,10 +399,10 @@ class XGBoostChallenger:
         return copy
 
     def _fit_fixed(self, X: pd.DataFrame, y) -> "XGBoostChallenger":
-        y = _check_xy(X, y, "development")
+        y = check_xy(X, y, "development")
         self.frame_ = RawFeatureFrame(self.categorical).fit(X)
         self.features_ = list(self.frame_.features_)
-        monotone = _check_monotone(self.monotone, self.frame_)
+        monotone = check_monotone(self.monotone, self.frame_)
         fixed = {**FIXED_PARAMS, "seed": self.seed, "verbosity": 0}
         if monotone:
             fixed["monotone_constraints"] = "(" + ",".join(str(monotone.get(f, 0)) for f in self.features_) + ")"
@@ -581,82 +473,3 @@ class XGBoostChallenger:
         for k in kinds:
             table[k] = [float(scores[k].get(f, 0.0)) for f in self.features_]
         return table.sort_values(["gain", "feature"], ascending=[False, True]).reset_index(drop=True)
-
-
-class HistGradientBoostingCandidate:
-    """scikit-learn's HistGradientBoostingClassifier with the challenger's interface.
-
-    Native missing values and categories (``category`` dtype fixed at fit, unseen →
-    missing), early stopping on the given validation split (log loss, 20 rounds),
-    monotone constraints as for :class:`XGBoostChallenger`. No parameter search:
-    ``params`` go straight to the estimator. No ``contributions``.
-    """
-
-    def __init__(self, scaling: ScoreScaling | None = None, monotone: dict[str, int] | None = None,
-                 params: dict | None = None, seed: int = 42, categorical: Sequence[str] = (),
-                 fixed_iter: int | None = None):
-        if fixed_iter is not None and fixed_iter < 1:
-            raise ModelError(f"challenger: fixed_iter must be at least 1, got {fixed_iter}")
-        self.fixed_iter = fixed_iter  # set by frozen(): no early stopping, no evaluation set
-        self.scaling = scaling or ScoreScaling()
-        self.monotone = dict(monotone or {})
-        self.params = dict(params or {})
-        self.seed = int(seed)
-        self.categorical = list(categorical)
-
-    def frozen(self, rounds_scale: float = 1.0) -> "HistGradientBoostingCandidate":
-        """An unfitted copy with the early-stopping iteration count (times ``rounds_scale``) fixed."""
-        if not hasattr(self, "estimator_"):
-            raise ModelError("challenger: frozen() needs a fitted candidate")
-        return HistGradientBoostingCandidate(self.scaling, monotone=self.monotone, params=self.params, seed=self.seed,
-                                             categorical=self.categorical,
-                                             fixed_iter=max(1, int(round(self.estimator_.n_iter_ * float(rounds_scale)))))
-
-    def fit(self, X: pd.DataFrame, y, X_valid: pd.DataFrame | None = None, y_valid=None) -> "HistGradientBoostingCandidate":
-        if self.fixed_iter is None:
-            _require_eval_set(X_valid, y_valid)
-            y_valid = _check_xy(X_valid, y_valid, "validation")
-        y = _check_xy(X, y, "development")
-        self.frame_ = RawFeatureFrame(self.categorical).fit(X)
-        self.features_ = list(self.frame_.features_)
-        monotone = _check_monotone(self.monotone, self.frame_)
-        too_many = [c for c, cats in self.frame_.categories_.items() if len(cats) > 254]
-        if too_many:
-            raise ModelError(f"challenger: categorical features {too_many} have more than 254 categories")
-        settings = {"learning_rate": 0.05, "max_iter": 1000, "max_leaf_nodes": 15, "min_samples_leaf": 40,
-                    "l2_regularization": 1.0, "early_stopping": True, "n_iter_no_change": 20,
-                    "scoring": "loss", **self.params}
-        if self.fixed_iter is not None:
-            settings.update(max_iter=self.fixed_iter, early_stopping=False)
-        self.estimator_ = HistGradientBoostingClassifier(
-            categorical_features="from_dtype", monotonic_cst=monotone or None, random_state=self.seed, **settings)
-        if self.fixed_iter is not None:
-            self.estimator_.fit(self.frame_.transform(X), y)
-        else:
-            self.estimator_.fit(self.frame_.transform(X), y, X_val=self.frame_.transform(X_valid), y_val=y_valid)
-            self.valid_auc_ = auc(y_valid, self.predict_proba(X_valid))
-        self.best_iteration_ = int(self.estimator_.n_iter_) - 1
-        return self
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        if not hasattr(self, "estimator_"):
-            raise ModelError("challenger: not fitted; call fit(X, y, X_valid, y_valid) first")
-        return self.estimator_.predict_proba(self.frame_.transform(X))[:, 1].astype(float)
-
-    def score(self, X: pd.DataFrame, pd_raw: np.ndarray | None = None) -> np.ndarray:
-        return np.rint(self.scaling.pd_to_score(self.predict_proba(X) if pd_raw is None else pd_raw)).astype(int)
-
-    @property
-    def notes_(self) -> dict[str, str]:
-        return {}
-
-    def attributions(self, X: pd.DataFrame, exact: bool = False) -> None:
-        """None: scikit-learn's histogram boosting has no per-row attribution, so no reason codes."""
-        return None
-
-    def explain(self, X: pd.DataFrame, exact: bool = False) -> tuple[np.ndarray, np.ndarray, None]:
-        raw = self.predict_proba(X)
-        return raw, self.score(X, pd_raw=raw), None
-
-    def report_tables(self) -> dict[str, pd.DataFrame]:
-        return {}

@@ -15,9 +15,11 @@ from features.binning import BinningSpec, WoeBinner
 from features.sample import split_development
 from features.selection import SelectionRules, select_features
 from models.candidate import Candidate, CreditModel
-from models.challenger import HistGradientBoostingCandidate, XGBoostChallenger, monotone_from_binning
+from models.challenger import XGBoostChallenger
+from models.hist_gradient_boosting import HistGradientBoostingCandidate
 from models.protocol import DevelopmentProtocol
 from models.scorecard import ScoreScaling, WoeLogisticScorecard
+from models.tree_inputs import monotone_from_binning
 from pipelines.config import PortfolioConfig
 
 

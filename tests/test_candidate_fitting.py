@@ -18,7 +18,8 @@ from features.selection import SelectionRules, select_features
 from models.backtest import run_backtest, walk_forward
 from models.candidate import CreditModel
 from models.candidate_fitting import FittedCandidates, fit_candidates
-from models.challenger import HistGradientBoostingCandidate, XGBoostChallenger
+from models.challenger import XGBoostChallenger
+from models.hist_gradient_boosting import HistGradientBoostingCandidate
 from models.protocol import DevelopmentProtocol
 from models.scorecard import WoeLogisticScorecard
 from models.validation_report import ReportInputs, write_validation_report

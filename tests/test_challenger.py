@@ -9,10 +9,12 @@ from sklearn.model_selection import train_test_split
 
 from features.binning import BinningSpec, WoeBinner
 from features.errors import ModelError
-from models.challenger import HistGradientBoostingCandidate, XGBoostChallenger, monotone_from_binning
+from models.challenger import XGBoostChallenger
 from models.discrimination import auc
+from models.hist_gradient_boosting import HistGradientBoostingCandidate
 from models.scorecard import ScoreScaling, WoeLogisticScorecard
 from models.serving import ScoringPipeline
+from models.tree_inputs import monotone_from_binning
 
 pytestmark = pytest.mark.slow  # a module of full runs / big fits: handed out first under xdist
 

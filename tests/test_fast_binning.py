@@ -364,7 +364,7 @@ def test_variables_solved_in_threads_give_the_sequential_bins(taiwan):
 
 def test_monotone_constraints_need_a_fitted_binner():
     from features.errors import ModelError
-    from models.challenger import monotone_from_binning
+    from models.tree_inputs import monotone_from_binning
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=2000)
