@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import queue
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Sequence
@@ -88,6 +89,7 @@ from models.discrimination import auc
 # models registered before the tree candidates' modules were split name these classes here; unpickling a
 # registered champion looks them up in this module, so they stay importable from it
 from models.hist_gradient_boosting import HistGradientBoostingCandidate  # noqa: F401
+from models.path_attribution import PathAttribution, booster_input
 from models.scorecard import ScoreScaling
 from models.tree_inputs import (
     RawFeatureFrame,
@@ -141,8 +143,16 @@ CHOICE_RULES = tuple(_CHOICE_CAPTIONS)
 #: candidate's result does not depend on the others).
 SEARCH_WORKERS = 2
 
+#: Rows of every scored batch whose compiled PD and path attribution are checked against XGBoost's own.
+_CHECKED_ROWS = 32
+
 #: XGBoost's own max_depth when a parameter set does not name one.
 _XGBOOST_DEFAULT_DEPTH = 6
+
+
+def _booster_data(frame: pd.DataFrame, label=None) -> xgb.DMatrix:
+    """XGBoost's input from a :class:`~models.tree_inputs.RawFeatureFrame`'s frame (NaN = missing)."""
+    return xgb.DMatrix(frame, label=label, enable_categorical=True, missing=np.nan, nthread=2)
 
 
 class _EarlyStopping(xgb.callback.TrainingCallback):
@@ -269,7 +279,7 @@ class XGBoostChallenger:
         return out
 
     def _dmatrix(self, X: pd.DataFrame, y=None) -> xgb.DMatrix:
-        return xgb.DMatrix(self.frame_.transform(X), label=y, enable_categorical=True, missing=np.nan, nthread=2)
+        return _booster_data(self.frame_.transform(X), y)
 
     def search_subsample(self, y: np.ndarray) -> np.ndarray | None:
         """Positions of the fit rows the search's candidates are fitted on; None when they take every row."""
@@ -434,31 +444,56 @@ class XGBoostChallenger:
         return {}  # nothing is dropped after fitting
 
     def attributions(self, X: pd.DataFrame, exact: bool = False) -> pd.DataFrame:
-        """Log-odds each feature adds to each row's PD (:meth:`contributions` without the bias)."""
-        return self.contributions(X, approx=not exact).drop(columns="bias")
+        """Log-odds each feature adds to each row's PD: exact TreeSHAP, or path attribution (Saabas, the default)."""
+        return self.explain(X, exact=exact)[2]
 
     def explain(self, X: pd.DataFrame, exact: bool = False) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-        """``predict_proba``, ``score`` and ``attributions`` of the same rows from one booster input.
+        """``predict_proba``, ``score`` and ``attributions`` of the same rows from one reading of them.
 
-        The PD stays ``predict``'s own (a row sum of the contributions is the same margin
-        only to float32 rounding, summed in another order), so it equals ``predict_proba``.
+        Path attribution (``exact=False``) and the PD come from one compiled walk of the trees
+        (:class:`~models.path_attribution.PathAttribution`), equal to the bit to XGBoost's ``predict`` and
+        ``approx_contribs``; a sample of every batch is checked against XGBoost itself, and a batch where they
+        differ is scored by XGBoost, with a warning. Exact TreeSHAP is XGBoost's ``pred_contribs``.
         """
         self._check_fitted()
-        data = self._dmatrix(X)
-        raw = self.booster_.predict(data).astype(float)
-        values = self.booster_.predict(data, pred_contribs=True, approx_contribs=not exact)
-        return raw, self.score(X, pd_raw=raw), pd.DataFrame(values[:, :-1], index=X.index, columns=self.features_)
+        frame = self.frame_.transform(X)
+        if exact:
+            data = _booster_data(frame)
+            raw = self.booster_.predict(data)
+            values = self.booster_.predict(data, pred_contribs=True)[:, :-1]
+        else:
+            raw, values = self._path_explain(frame)
+        raw = raw.astype(float)
+        return raw, self.score(X, pd_raw=raw), pd.DataFrame(values, index=X.index, columns=self.features_)
+
+    def _path_explain(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        if getattr(self, "_path_attribution", None) is None:  # compiled per process; not part of the pickle
+            self._path_attribution = PathAttribution().fit(self.booster_)
+        raw, values = self._path_attribution.explain(booster_input(frame))
+        check = np.unique(np.linspace(0, len(frame) - 1, num=min(len(frame), _CHECKED_ROWS)).astype(int))
+        if PathAttribution.agrees(self.booster_, _booster_data(frame.iloc[check]), raw[check], values[check]):
+            return raw, values
+        warnings.warn("challenger: the compiled path attribution differs from XGBoost's own on this batch; the batch "
+                      f"is scored by XGBoost (xgboost {xgb.__version__})", RuntimeWarning, stacklevel=3)
+        data = _booster_data(frame)
+        return (self.booster_.predict(data),
+                self.booster_.predict(data, pred_contribs=True, approx_contribs=True)[:, :-1])
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_path_attribution", None)
+        return state
 
     def report_tables(self) -> dict[str, pd.DataFrame]:
         return {"Feature importance": self.feature_importance(),
                 f"Parameter search (validation AUC; {_CHOICE_CAPTIONS[self.choose]})": self.search_log_}
 
     def contributions(self, X: pd.DataFrame, approx: bool = False) -> pd.DataFrame:
-        """Per-feature contributions to the log-odds of bad, plus a ``bias`` column.
+        """Per-feature contributions to the log-odds of bad, plus a ``bias`` column, as XGBoost computes them.
 
-        Exact TreeSHAP by default; ``approx=True`` uses XGBoost's path attribution
-        (Saabas, ``approx_contribs``), about ten times faster for batch scoring. Either way
-        each row sums to the model's log-odds: ``sigmoid(row.sum()) == predict_proba``.
+        Exact TreeSHAP by default; ``approx=True`` is XGBoost's path attribution (Saabas,
+        ``approx_contribs``). Either way each row sums to the model's log-odds:
+        ``sigmoid(row.sum()) == predict_proba``.
         """
         self._check_fitted()
         values = self.booster_.predict(self._dmatrix(X), pred_contribs=True, approx_contribs=approx)
