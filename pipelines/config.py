@@ -189,7 +189,7 @@ class ModelsConfig(_Strict):
     grades: int = Field(10, ge=2, le=30)
     reason_codes: int = Field(4, ge=1, le=10)
     labels: dict[str, str] = Field(default_factory=dict)  # feature → plain words for reason codes
-    exact_reasons: bool = False  # tree models: exact TreeSHAP reason codes (~5x slower scoring) instead of path attribution
+    exact_reasons: bool = False  # tree models: exact TreeSHAP reason codes (over 100x slower at depth 5; README) instead of path attribution
     # which candidate is registered: the best validation AUC, or the scorecard (test is only reported)
     choose_by: Literal["validation_auc", "scorecard"] = "validation_auc"
     # after the choice, each candidate's settled configuration is refitted on all development rows (fit + validation) and
