@@ -89,7 +89,7 @@ from models.discrimination import auc
 # models registered before the tree candidates' modules were split name these classes here; unpickling a
 # registered champion looks them up in this module, so they stay importable from it
 from models.hist_gradient_boosting import HistGradientBoostingCandidate  # noqa: F401
-from models.path_attribution import PathAttribution, booster_input
+from models.path_attribution import PathAttribution
 from models.scorecard import ScoreScaling
 from models.tree_inputs import (
     RawFeatureFrame,
@@ -148,11 +148,6 @@ _CHECKED_ROWS = 32
 
 #: XGBoost's own max_depth when a parameter set does not name one.
 _XGBOOST_DEFAULT_DEPTH = 6
-
-
-def _booster_data(frame: pd.DataFrame, label=None) -> xgb.DMatrix:
-    """XGBoost's input from a :class:`~models.tree_inputs.RawFeatureFrame`'s frame (NaN = missing)."""
-    return xgb.DMatrix(frame, label=label, enable_categorical=True, missing=np.nan, nthread=2)
 
 
 class _EarlyStopping(xgb.callback.TrainingCallback):
@@ -279,7 +274,7 @@ class XGBoostChallenger:
         return out
 
     def _dmatrix(self, X: pd.DataFrame, y=None) -> xgb.DMatrix:
-        return _booster_data(self.frame_.transform(X), y)
+        return xgb.DMatrix(self.frame_.transform(X), label=y, enable_categorical=True, missing=np.nan, nthread=2)
 
     def search_subsample(self, y: np.ndarray) -> np.ndarray | None:
         """Positions of the fit rows the search's candidates are fitted on; None when they take every row."""
@@ -456,26 +451,25 @@ class XGBoostChallenger:
         differ is scored by XGBoost, with a warning. Exact TreeSHAP is XGBoost's ``pred_contribs``.
         """
         self._check_fitted()
-        frame = self.frame_.transform(X)
         if exact:
-            data = _booster_data(frame)
+            data = self._dmatrix(X)
             raw = self.booster_.predict(data)
             values = self.booster_.predict(data, pred_contribs=True)[:, :-1]
         else:
-            raw, values = self._path_explain(frame)
+            raw, values = self._path_explain(X)
         raw = raw.astype(float)
         return raw, self.score(X, pd_raw=raw), pd.DataFrame(values, index=X.index, columns=self.features_)
 
-    def _path_explain(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _path_explain(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         if getattr(self, "_path_attribution", None) is None:  # compiled per process; not part of the pickle
             self._path_attribution = PathAttribution().fit(self.booster_)
-        raw, values = self._path_attribution.explain(booster_input(frame))
-        check = np.unique(np.linspace(0, len(frame) - 1, num=min(len(frame), _CHECKED_ROWS)).astype(int))
-        if PathAttribution.agrees(self.booster_, _booster_data(frame.iloc[check]), raw[check], values[check]):
+        raw, values = self._path_attribution.explain(self.frame_.booster_matrix(X))
+        check = np.unique(np.linspace(0, len(X) - 1, num=min(len(X), _CHECKED_ROWS)).astype(int))
+        if PathAttribution.agrees(self.booster_, self._dmatrix(X.iloc[check]), raw[check], values[check]):
             return raw, values
         warnings.warn("challenger: the compiled path attribution differs from XGBoost's own on this batch; the batch "
                       f"is scored by XGBoost (xgboost {xgb.__version__})", RuntimeWarning, stacklevel=3)
-        data = _booster_data(frame)
+        data = self._dmatrix(X)
         return (self.booster_.predict(data),
                 self.booster_.predict(data, pred_contribs=True, approx_contribs=True)[:, :-1])
 

@@ -35,12 +35,11 @@ import math
 
 import numba
 import numpy as np
-import pandas as pd
 import xgboost as xgb
 
 from features.errors import ModelError
 
-__all__ = ["PathAttribution", "booster_input"]
+__all__ = ["PathAttribution"]
 
 _F32 = np.float32
 
@@ -71,7 +70,7 @@ class PathAttribution:
         base_score = _F32(str(param["base_score"]).strip("[]"))  # "[2.2E-1]" (XGBoost 3) or "2.2E-1" (2)
         self.base_margin_ = _F32(_logit(base_score))
         self.n_features_ = int(param["num_feature"])
-        tables = [_tree_table(tree, self.n_features_) for tree in gbm["model"]["trees"]]
+        tables = [_tree_table(tree) for tree in gbm["model"]["trees"]]
         if not tables:
             raise ModelError("path attribution: the booster has no trees")
         nodes = np.cumsum([0] + [len(t["feature"]) for t in tables])
@@ -88,10 +87,10 @@ class PathAttribution:
         self.category_words_ = np.concatenate([t["category_words"] for t in tables]).astype(np.uint64)
         self.category_bits_ = np.concatenate([t["category_bits"] for t in tables])
         self.leaf_value_ = np.concatenate([t["leaf_value"] for t in tables]).astype(_F32)
-        # every leaf's credits padded to the deepest tree's depth: the walk adds a fixed number per leaf, no branch
+        # every leaf's credits padded to the deepest tree's depth with +0 to feature 0, so the walk adds a fixed
+        # number per leaf without a branch; XGBoost too adds a tree's +0 to every feature off the row's path
         width = int(self.depth_.max())
-        self.credit_feature_ = np.concatenate([_widen(t["credit_feature"], width, self.n_features_)
-                                               for t in tables]).astype(np.uint64)
+        self.credit_feature_ = np.concatenate([_widen(t["credit_feature"], width, 0) for t in tables]).astype(np.uint64)
         self.credit_value_ = np.concatenate([_widen(t["credit_value"], width, 0) for t in tables])
         return self
 
@@ -104,11 +103,11 @@ class PathAttribution:
         if X.ndim != 2 or X.shape[1] != self.n_features_:
             raise ModelError(f"path attribution: X has shape {X.shape}, the booster reads {self.n_features_} features")
         pd_ = np.empty(len(X), dtype=_F32)
-        credit = np.zeros((len(X), self.n_features_ + 1), dtype=_F32)  # the last column takes the padding
+        credit = np.zeros((len(X), self.n_features_), dtype=_F32)
         _walk(X, self.roots_, self.depth_, self.feature_, self.threshold_, self.children_, self.missing_right_,
               self.category_start_, self.category_words_, self.category_bits_, self.leaf_value_, self.credit_feature_,
               self.credit_value_, self.base_margin_, pd_, credit)
-        return pd_, credit[:, :-1]
+        return pd_, credit
 
     @staticmethod
     def agrees(booster: xgb.Booster, data: xgb.DMatrix, pd_: np.ndarray, attributions: np.ndarray) -> bool:
@@ -118,29 +117,9 @@ class PathAttribution:
         return bool(np.array_equal(own_pd, pd_) and np.array_equal(own, attributions))
 
 
-def booster_input(frame: pd.DataFrame) -> np.ndarray:
-    """A frame as XGBoost reads it (``DMatrix(frame, enable_categorical=True, missing=nan)``): a float32 matrix,
-    numbers rounded to float32, a categorical column as its category codes, NaN where missing or unseen."""
-    out = np.empty(frame.shape, dtype=_F32)
-    for j, (name, column) in enumerate(frame.items()):
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            codes = column.cat.codes.to_numpy()
-            out[:, j] = np.where(codes < 0, np.nan, codes)
-        elif pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-            with np.errstate(over="ignore"):  # beyond float32's range: inf, refused below by name
-                out[:, j] = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            raise ModelError(f"path attribution: column {name!r} is {column.dtype}, neither numeric nor categorical")
-        if np.isinf(out[:, j]).any():  # XGBoost refuses them too ("Input data contains inf or a value too large")
-            bad = int(np.isinf(out[:, j]).sum())
-            raise ModelError(f"challenger: feature column {name!r} holds {bad} infinite value(s) or value(s) beyond "
-                             "float32's range; XGBoost reads neither")
-    return out
-
-
-def _tree_table(tree: dict, n_features: int) -> dict:
+def _tree_table(tree: dict) -> dict:
     """One tree's nodes, a leaf being its own two children, and per leaf its value and its path's credits (padded
-    to the tree's depth with credits of zero to column ``n_features``, so every leaf of the tree adds as many)."""
+    to the tree's depth with +0 credits to feature 0, so every leaf of the tree adds as many)."""
     left = np.asarray(tree["left_children"], dtype=np.int64)
     right = np.asarray(tree["right_children"], dtype=np.int64)
     n = len(left)
@@ -186,7 +165,7 @@ def _tree_table(tree: dict, n_features: int) -> dict:
                 depth[child] = depth[node] + 1
                 paths[int(child)] = paths[node] + ((int(tree["split_indices"][node]), node, int(child)),)
     width = int(depth.max())
-    credit_feature = np.full((n, width), n_features, dtype=np.int64)
+    credit_feature = np.zeros((n, width), dtype=np.int64)
     credit_value = np.zeros((n, width), dtype=_F32)
     for node in np.flatnonzero(leaf):
         credit: dict[int, np.float32] = {}

@@ -92,20 +92,41 @@ class RawFeatureFrame:
         return values
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        self._check_columns(X)
+        return pd.DataFrame({col: self._column(X, col) for col in self.features_}, index=X.index, columns=self.features_)
+
+    def booster_matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """:meth:`transform` as XGBoost reads it (``DMatrix(..., enable_categorical=True, missing=nan)``), without
+        the frame: a float32 ``rows × features`` matrix, numbers rounded to float32, a categorical column as its
+        category codes, NaN where missing or unseen. What :class:`models.path_attribution.PathAttribution` walks."""
+        self._check_columns(X)
+        out = np.empty((len(X), len(self.features_)), dtype=np.float32)
+        for j, col in enumerate(self.features_):
+            values = self._column(X, col)
+            if isinstance(values, pd.Categorical):
+                out[:, j] = np.where(values.codes < 0, np.nan, values.codes)
+            else:
+                with np.errstate(over="ignore"):  # beyond float32's range: inf, refused below by name
+                    out[:, j] = values
+            infinite = int(np.isinf(out[:, j]).sum())
+            if infinite:  # XGBoost refuses them too ("Input data contains inf or a value too large")
+                raise ModelError(f"challenger: feature column {col!r} holds {infinite} infinite value(s) or value(s) "
+                                 "beyond float32's range; XGBoost reads neither")
+        return out
+
+    def _check_columns(self, X: pd.DataFrame) -> None:
         missing = [c for c in self.features_ if c not in X.columns]
         if missing:
             raise ModelError(f"challenger: required feature columns missing: {missing}")
-        out = {}
-        for col in self.features_:
-            if col in self.categories_:
-                s = X[col]
-                if isinstance(s.dtype, pd.CategoricalDtype):  # coded already (the scoring reader): recode, no text
-                    out[col] = s.cat.set_categories(self.categories_[col]).array
-                else:
-                    out[col] = pd.Categorical(self._text(s), categories=self.categories_[col])
-            else:
-                out[col] = pd.to_numeric(X[col], errors="coerce").astype("float64").to_numpy()
-        return pd.DataFrame(out, index=X.index, columns=self.features_)
+
+    def _column(self, X: pd.DataFrame, col: str) -> pd.Categorical | np.ndarray:
+        """Column ``col`` of ``X`` with its fit-time type: categories of development, or float64."""
+        s = X[col]
+        if col not in self.categories_:
+            return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+        if isinstance(s.dtype, pd.CategoricalDtype):  # coded already (the scoring reader): recode, no text
+            return s.cat.set_categories(self.categories_[col]).array
+        return pd.Categorical(self._text(s), categories=self.categories_[col])
 
 
 def check_xy(X, y, what: str) -> np.ndarray:

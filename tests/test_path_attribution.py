@@ -11,7 +11,7 @@ import xgboost as xgb
 
 from features.errors import ModelError
 from models.challenger import XGBoostChallenger
-from models.path_attribution import PathAttribution, booster_input
+from models.path_attribution import PathAttribution
 from models.scorecard import ScoreScaling
 from models.tree_inputs import RawFeatureFrame
 
@@ -29,7 +29,7 @@ def german_frame(german):
     for col in ["checkingstatus1", "duration2", "history3", "amount5", "savings6", "installment8"]:
         X.loc[rng.random(len(X)) < 0.1, col] = None
     X = X.infer_objects()
-    return RawFeatureFrame().fit(X).transform(X), y
+    return RawFeatureFrame().fit(X), X, y
 
 
 @pytest.mark.parametrize("params", [
@@ -40,16 +40,17 @@ def german_frame(german):
     {"max_depth": 2, "base_score": 0.3, "monotone_constraints": "(1)"},  # a base score given, a constraint
 ])
 def test_pd_and_attributions_equal_xgboost_to_the_bit_on_german(german_frame, params):
-    frame, y = german_frame
-    data = xgb.DMatrix(frame, label=y, enable_categorical=True, missing=np.nan)
+    reader, X, y = german_frame
+    data = xgb.DMatrix(reader.transform(X), label=y, enable_categorical=True, missing=np.nan)
     booster = xgb.train({"objective": "binary:logistic", "tree_method": "hist", "learning_rate": 0.1, "seed": 1,
                          **params}, data, 150)
-    pd_, values = PathAttribution().fit(booster).explain(booster_input(frame))
+    matrix = reader.booster_matrix(X)
+    pd_, values = PathAttribution().fit(booster).explain(matrix)
     own_pd, own = xgboost_own(booster, data)
     assert pd_.dtype == own_pd.dtype == np.float32
     np.testing.assert_array_equal(pd_, own_pd)
     np.testing.assert_array_equal(values, own)
-    assert np.isnan(booster_input(frame)).any()  # the missing values took their default directions
+    assert np.isnan(matrix).any()  # the missing values took their default directions
 
 
 def test_pd_and_attributions_equal_xgboost_on_taiwan_with_several_threads(taiwan):
@@ -59,7 +60,7 @@ def test_pd_and_attributions_equal_xgboost_on_taiwan_with_several_threads(taiwan
     booster = xgb.train({"objective": "binary:logistic", "tree_method": "hist", "max_depth": 5, "eta": 0.1,
                          "subsample": 0.8, "seed": 3}, data, 120)
     walk = PathAttribution().fit(booster)
-    matrix = booster_input(X)
+    matrix = RawFeatureFrame().fit(X).booster_matrix(X)
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -77,7 +78,7 @@ def test_pd_and_attributions_equal_xgboost_on_taiwan_with_several_threads(taiwan
 
 
 def test_challenger_explain_is_xgboost_own_path_attribution(german_frame, german):
-    frame, y = german_frame
+    _, _, y = german_frame
     X = german.drop(columns=["GoodCredit", "age13", "status9"]).head(600)
     ch = XGBoostChallenger(ScoreScaling(), n_search=2, seed=5).fit(X.iloc[:400], y[:400], X.iloc[400:], y[400:600])
     scoring = X.iloc[[0, 1, 2, 3]].copy()
@@ -92,7 +93,7 @@ def test_challenger_explain_is_xgboost_own_path_attribution(german_frame, german
 
 
 def test_a_batch_the_walk_gets_wrong_is_scored_by_xgboost_with_a_warning(german_frame, german, monkeypatch):
-    frame, y = german_frame
+    _, _, y = german_frame
     X = german.drop(columns=["GoodCredit", "age13", "status9"]).head(600)
     ch = XGBoostChallenger(ScoreScaling(), n_search=1, seed=5).fit(X.iloc[:400], y[:400], X.iloc[400:], y[400:600])
     right = ch.explain(X)
@@ -144,4 +145,4 @@ def test_refused_boosters_and_inputs_are_named():
     frame.loc[3, "b"] = np.inf
     frame.loc[4, "b"] = 1e300  # beyond float32: XGBoost reads it as inf and refuses it
     with pytest.raises(ModelError, match="'b' holds 2 infinite value"):
-        booster_input(frame)
+        RawFeatureFrame().fit(frame).booster_matrix(frame)
