@@ -11,14 +11,15 @@
 Ties are broken by feature name (alphabetical). Rows with fewer than ``top_n`` reasons
 get ``None`` in the remaining columns. ``labels`` maps feature names to plain words (the
 portfolio config's wording); a feature without a label is reported by its name. The
-ranking is ``top_n`` vectorised argmax passes over the matrix (ties to the alphabetically
-first feature, as a stable sort would), so a million rows take a fraction of a second.
+ranking is one compiled pass over each row (ties to the alphabetically first feature, as a
+stable sort would): 200,000 rows of 29 features take a few milliseconds.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -53,22 +54,13 @@ def rank_reasons(values: Any, names: Sequence[str], top_n: int = 4, labels: dict
     sorted_labels = np.array([labels.get(names[i], names[i]) for i in order] + [None], dtype=object)
     n_feat = len(names)
     k = min(top_n, n_feat)
-    # one working copy, columns alphabetical, NaN -> -inf (never a reason). k passes of argmax, which returns
-    # the first of equal maxima, i.e. the alphabetically first feature: the order a stable sort of the whole
-    # row gives, without sorting every column of every row (a full argsort was most of the ranking's time)
-    work = v[:, order] if np.any(order != np.arange(n_feat)) else v.copy()
-    if work.dtype.kind == "f":
-        floor = -np.inf
-        work[np.isnan(work)] = floor
-    else:
-        floor = np.iinfo(work.dtype).min  # never > 0, so never a reason
-    rows = np.arange(len(work))
-    ranked = np.empty((len(work), k), dtype=np.intp)
-    top = np.empty((len(work), k), dtype=work.dtype)
-    for j in range(k):
-        ranked[:, j] = np.argmax(work, axis=1)
-        top[:, j] = work[rows, ranked[:, j]]
-        work[rows, ranked[:, j]] = floor
+    # NaN is never a reason: as -inf it ranks below every number (floats only; whole numbers have none)
+    if v.dtype.kind == "f" and np.isnan(v).any():
+        v = np.where(np.isnan(v), -np.inf, v).astype(v.dtype, copy=False)
+    ranked = np.empty((len(v), k), dtype=np.int64)
+    top = np.empty((len(v), k), dtype=v.dtype)
+    if k and len(v):
+        _top_k(np.ascontiguousarray(v), order.astype(np.int64), ranked, top)  # one layout: one compiled kernel
     is_reason = top > 0
     codes = np.where(is_reason, ranked, n_feat)
     out = {}
@@ -101,3 +93,23 @@ def xgboost_reasons(challenger, X: pd.DataFrame, top_n: int = 4, labels: dict[st
     contrib = challenger.contributions(X).drop(columns="bias")
     return rank_reasons(contrib.to_numpy(dtype=float), list(contrib.columns), top_n, labels, index=X.index,
                         with_values=with_values)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _top_k(v, order, ranked, top):  # pragma: no cover - compiled
+    # per row, the k largest entries in the columns' alphabetical order ``order``: pass j takes the largest entry
+    # ranking after pass j-1's in (value descending, position ascending), so equal values go alphabetically, as k
+    # rounds of "take the first maximum, then remove it" would, without a copy of the row to remove it from
+    n_features, k = order.shape[0], ranked.shape[1]
+    for i in numba.prange(v.shape[0]):
+        last_value, last_position = v[i, order[0]], -1
+        for j in range(k):
+            best_value, best_position = v[i, order[0]], -1
+            for position in range(n_features):
+                value = v[i, order[position]]
+                if j > 0 and not (value < last_value or (value == last_value and position > last_position)):
+                    continue  # taken by an earlier pass
+                if best_position < 0 or value > best_value:
+                    best_value, best_position = value, position
+            ranked[i, j], top[i, j] = best_position, best_value
+            last_value, last_position = best_value, best_position
