@@ -146,3 +146,29 @@ def test_refused_boosters_and_inputs_are_named():
     frame.loc[4, "b"] = 1e300  # beyond float32: XGBoost reads it as inf and refuses it
     with pytest.raises(ModelError, match="'b' holds 2 infinite value"):
         RawFeatureFrame().fit(frame).booster_matrix(frame)
+
+
+def test_pd_and_attributions_equal_xgboost_on_the_demo_book():
+    """The demo applications: eight text attributes as categories (one-hot and partition splits), nullable
+    integers, missing bureau data; the outcome a synthetic bad flag from the bureau score (the walk does not care
+    what the label means, only that the trees split on every kind of column)."""
+    from features.demo_book import generate_loan_book
+
+    apps, _ = generate_loan_book(n_applications=6000, months=3, seed=11)
+    X = apps.drop(columns=["application_id", "customer_id", "application_date", "full_name", "national_id", "phone",
+                           "email"])
+    rng = np.random.default_rng(11)
+    y = (rng.random(len(X)) < 1 / (1 + np.exp((X["bureau_score"].to_numpy(float) - 560) / 40))).astype(int)
+    reader = RawFeatureFrame().fit(X)
+    assert reader.categories_  # text columns are categorical
+    data = xgb.DMatrix(reader.transform(X), label=y, enable_categorical=True, missing=np.nan)
+    booster = xgb.train({"objective": "binary:logistic", "tree_method": "hist", "max_depth": 5, "eta": 0.1,
+                         "max_cat_to_onehot": 4, "seed": 2}, data, 200)
+    matrix = reader.booster_matrix(X)
+    assert np.isnan(matrix).any()
+    walk = PathAttribution().fit(booster)
+    assert (walk.category_words_ > 0).any()  # the trees do split on categories
+    pd_, values = walk.explain(matrix)
+    own_pd, own = xgboost_own(booster, data)
+    np.testing.assert_array_equal(pd_, own_pd)
+    np.testing.assert_array_equal(values, own)
