@@ -164,7 +164,7 @@ STEPS = [
     (("feature_domain.py", "check"), "    FeatureDomain.check (out of range, unseen)"),
     (("candidate.py", "decide"), "    CreditModel.decide"),
     (("challenger.py", "explain"), "      XGBoostChallenger.explain (one booster input)"),
-    (("tree_inputs.py", "transform"), "        RawFeatureFrame.transform (booster's types)"),
+    (("tree_inputs.py", "booster_matrix"), "        RawFeatureFrame.booster_matrix (XGBoost's reading)"),
     (("path_attribution.py", "fit"), "        PathAttribution.fit (the trees, once a process)"),
     (("path_attribution.py", "_walk"), "        compiled walk (PD + path attribution)"),
     (("path_attribution.py", "agrees"), "        32 rows checked against XGBoost's own"),
@@ -174,7 +174,7 @@ STEPS = [
     (("_logistic.py", "predict_proba"), "        LogisticRegression.predict_proba"),
     (("scorecard.py", "_points"), "        points per variable"),
     (("calibration.py", "transform"), "      Calibrator.transform"),
-    (("reason_codes.py", "rank_reasons"), "      rank_reasons"),
+    (("reason_codes.py", "rank_reasons"), "      rank_reasons (one compiled pass)"),
     (("core.py", "write_table"), "  ParquetWriter.write_table"),
     (("_csv.pyx", "write"), "  CSVWriter.write_table"),
 ]
