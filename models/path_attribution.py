@@ -4,8 +4,8 @@ What a tree challenger's reason codes read: the log-odds each feature adds to a 
 following the row's path through every tree and crediting each split's feature with the
 change of the node's mean value (Saabas 2014, "Interpreting random forests"). XGBoost
 computes it as ``predict(pred_contribs=True, approx_contribs=True)``, at a third of the
-speed of ``predict``, and a decision needs ``predict`` as well: the two were 95% of
-scoring a million applications with reason codes (issue 13).
+speed of ``predict``, and a decision needs ``predict`` as well: the two took 4.5 of the
+6.6 s of scoring a 200,000-row chunk with reason codes (issue 13).
 
 Within a tree, a row's attribution depends only on the leaf it reaches, so
 :meth:`PathAttribution.fit` tabulates, per leaf, the leaf's value and the features on its
