@@ -89,7 +89,6 @@ from models.discrimination import auc
 # models registered before the tree candidates' modules were split name these classes here; unpickling a
 # registered champion looks them up in this module, so they stay importable from it
 from models.hist_gradient_boosting import HistGradientBoostingCandidate  # noqa: F401
-from models.path_attribution import PathAttribution
 from models.scorecard import ScoreScaling
 from models.tree_inputs import (
     RawFeatureFrame,
@@ -461,6 +460,10 @@ class XGBoostChallenger:
         return raw, self.score(X, pd_raw=raw), pd.DataFrame(values, index=X.index, columns=self.features_)
 
     def _path_explain(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        # imported here: a process that never explains a tree model (the Dagster webserver and daemon loading the
+        # code location) does not load numba and LLVM (0.3 s, ~100 MB)
+        from models.path_attribution import PathAttribution
+
         if getattr(self, "_path_attribution", None) is None:  # compiled per process; not part of the pickle
             self._path_attribution = PathAttribution().fit(self.booster_)
         raw, values = self._path_attribution.explain(self.frame_.booster_matrix(X))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -60,7 +59,11 @@ def rank_reasons(values: Any, names: Sequence[str], top_n: int = 4, labels: dict
     ranked = np.empty((len(v), k), dtype=np.int64)
     top = np.empty((len(v), k), dtype=v.dtype)
     if k and len(v):
-        _top_k(np.ascontiguousarray(v), order.astype(np.int64), ranked, top)  # one layout: one compiled kernel
+        # compiled by numba, imported here so that a process that never ranks reasons (the Dagster webserver and
+        # daemon loading the code location, `creditpipe bin`) does not load numba and LLVM (0.3 s, ~100 MB)
+        from models.top_reasons import top_k
+
+        top_k(np.ascontiguousarray(v), order.astype(np.int64), ranked, top)  # one layout: one compiled kernel
     is_reason = top > 0
     codes = np.where(is_reason, ranked, n_feat)
     out = {}
@@ -94,22 +97,3 @@ def xgboost_reasons(challenger, X: pd.DataFrame, top_n: int = 4, labels: dict[st
     return rank_reasons(contrib.to_numpy(dtype=float), list(contrib.columns), top_n, labels, index=X.index,
                         with_values=with_values)
 
-
-@numba.njit(parallel=True, cache=True, nogil=True)
-def _top_k(v, order, ranked, top):  # pragma: no cover - compiled
-    # per row, the k largest entries in the columns' alphabetical order ``order``: pass j takes the largest entry
-    # ranking after pass j-1's in (value descending, position ascending), so equal values go alphabetically, as k
-    # rounds of "take the first maximum, then remove it" would, without a copy of the row to remove it from
-    n_features, k = order.shape[0], ranked.shape[1]
-    for i in numba.prange(v.shape[0]):
-        last_value, last_position = v[i, order[0]], -1
-        for j in range(k):
-            best_value, best_position = v[i, order[0]], -1
-            for position in range(n_features):
-                value = v[i, order[position]]
-                if j > 0 and not (value < last_value or (value == last_value and position > last_position)):
-                    continue  # taken by an earlier pass
-                if best_position < 0 or value > best_value:
-                    best_value, best_position = value, position
-            ranked[i, j], top[i, j] = best_position, best_value
-            last_value, last_position = best_value, best_position
