@@ -12,7 +12,7 @@ Ties are broken by feature name (alphabetical). Rows with fewer than ``top_n`` r
 get ``None`` in the remaining columns. ``labels`` maps feature names to plain words (the
 portfolio config's wording); a feature without a label is reported by its name. The
 ranking is one compiled pass over each row (ties to the alphabetically first feature, as a
-stable sort would): 200,000 rows of 29 features take a few milliseconds.
+stable sort would): 200,000 rows of 29 features take about 50 ms.
 """
 
 from __future__ import annotations
@@ -96,4 +96,3 @@ def xgboost_reasons(challenger, X: pd.DataFrame, top_n: int = 4, labels: dict[st
     contrib = challenger.contributions(X).drop(columns="bias")
     return rank_reasons(contrib.to_numpy(dtype=float), list(contrib.columns), top_n, labels, index=X.index,
                         with_values=with_values)
-
