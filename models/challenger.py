@@ -90,10 +90,10 @@ from models.discrimination import auc
 # registered champion looks them up in this module, so they stay importable from it
 from models.hist_gradient_boosting import HistGradientBoostingCandidate  # noqa: F401
 from models.scorecard import ScoreScaling
-from models.tree_inputs import (
-    RawFeatureFrame,
-    check_monotone,
+from models.tree_inputs import (  # RawFeatureFrame: models registered before the split name it here too
+    RawFeatureFrame,  # noqa: F401
     check_xy,
+    fit_raw_features,
     require_eval_set,
 )
 
@@ -296,9 +296,7 @@ class XGBoostChallenger:
         require_eval_set(X_valid, y_valid)
         y = check_xy(X, y, "development")
         y_valid = check_xy(X_valid, y_valid, "validation")
-        self.frame_ = RawFeatureFrame(self.categorical).fit(X)
-        self.features_ = list(self.frame_.features_)
-        monotone = check_monotone(self.monotone, self.frame_)
+        self.frame_, self.features_, monotone = fit_raw_features(X, self.categorical, self.monotone)
         subsample = self.search_subsample(y)
         search_y = y if subsample is None else y[subsample]
         n_rounds = int(self.params.get("n_estimators", self.params.get("num_boost_round", 2000)))
@@ -404,9 +402,7 @@ class XGBoostChallenger:
 
     def _fit_fixed(self, X: pd.DataFrame, y) -> "XGBoostChallenger":
         y = check_xy(X, y, "development")
-        self.frame_ = RawFeatureFrame(self.categorical).fit(X)
-        self.features_ = list(self.frame_.features_)
-        monotone = check_monotone(self.monotone, self.frame_)
+        self.frame_, self.features_, monotone = fit_raw_features(X, self.categorical, self.monotone)
         fixed = {**FIXED_PARAMS, "seed": self.seed, "verbosity": 0}
         if monotone:
             fixed["monotone_constraints"] = "(" + ",".join(str(monotone.get(f, 0)) for f in self.features_) + ")"

@@ -11,12 +11,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from features.errors import ModelError
 from models.discrimination import auc
 from models.scorecard import ScoreScaling
-from models.tree_inputs import (
-    RawFeatureFrame,
-    check_monotone,
-    check_xy,
-    require_eval_set,
-)
+from models.tree_inputs import check_xy, fit_raw_features, require_eval_set
 
 __all__ = ["HistGradientBoostingCandidate"]
 
@@ -55,9 +50,7 @@ class HistGradientBoostingCandidate:
             require_eval_set(X_valid, y_valid)
             y_valid = check_xy(X_valid, y_valid, "validation")
         y = check_xy(X, y, "development")
-        self.frame_ = RawFeatureFrame(self.categorical).fit(X)
-        self.features_ = list(self.frame_.features_)
-        monotone = check_monotone(self.monotone, self.frame_)
+        self.frame_, self.features_, monotone = fit_raw_features(X, self.categorical, self.monotone)
         too_many = [c for c, cats in self.frame_.categories_.items() if len(cats) > 254]
         if too_many:
             raise ModelError(f"challenger: categorical features {too_many} have more than 254 categories")

@@ -23,7 +23,8 @@ import pandas as pd
 from features.binning import WoeBinner
 from features.errors import ModelError
 
-__all__ = ["RawFeatureFrame", "check_monotone", "check_xy", "monotone_from_binning", "require_eval_set"]
+__all__ = ["RawFeatureFrame", "check_monotone", "check_xy", "fit_raw_features", "monotone_from_binning",
+           "require_eval_set"]
 
 
 def monotone_from_binning(binner: WoeBinner, variables: Sequence[str] | None = None) -> dict[str, int]:
@@ -145,6 +146,14 @@ def check_xy(X, y, what: str) -> np.ndarray:
 def require_eval_set(X_valid, y_valid) -> None:
     if X_valid is None or y_valid is None:
         raise ModelError("challenger: an evaluation set (X_valid, y_valid) is required for early stopping")
+
+
+def fit_raw_features(X: pd.DataFrame, categorical: Sequence[str],
+                     monotone: dict[str, int]) -> tuple[RawFeatureFrame, list[str], dict[str, int]]:
+    """What every tree candidate's fit starts with: the fitted frame reader of ``X``, the features it reads, and
+    the monotone constraints checked against them."""
+    frame = RawFeatureFrame(categorical).fit(X)
+    return frame, list(frame.features_), check_monotone(monotone, frame)
 
 
 def check_monotone(monotone: dict[str, int], frame: RawFeatureFrame) -> dict[str, int]:
